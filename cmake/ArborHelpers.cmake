@@ -1,0 +1,54 @@
+# Shared compile settings and the add_arbor_* helpers, so every target is built the same way.
+
+function(arbor_target_defaults target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+  if(ARBOR_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(ARBOR_SANITIZE STREQUAL "address")
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  elseif(ARBOR_SANITIZE STREQUAL "thread")
+    target_compile_options(${target} PRIVATE -fsanitize=thread)
+    target_link_options(${target} PRIVATE -fsanitize=thread)
+  elseif(NOT ARBOR_SANITIZE STREQUAL "")
+    message(FATAL_ERROR "ARBOR_SANITIZE must be '', 'address' or 'thread'")
+  endif()
+endfunction()
+
+# add_arbor_plugin(<name> SOURCES ... [OUTPUT_DIR dir] [ALLOW_UNDEFINED])
+# Builds libarbor_<name>.so with hidden visibility and -z defs (an unresolved symbol is a link
+# error, not a crash at first call). ALLOW_UNDEFINED exists only for the broken test fixtures.
+function(add_arbor_plugin name)
+  cmake_parse_arguments(P "ALLOW_UNDEFINED" "OUTPUT_DIR" "SOURCES" ${ARGN})
+  if(NOT P_OUTPUT_DIR)
+    set(P_OUTPUT_DIR ${ARBOR_PLUGIN_OUTPUT_DIR})
+  endif()
+  add_library(arbor_plugin_${name} MODULE ${P_SOURCES})
+  set_target_properties(arbor_plugin_${name} PROPERTIES
+    OUTPUT_NAME arbor_${name}
+    PREFIX lib
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIR})
+  target_link_libraries(arbor_plugin_${name} PRIVATE arbor::plugin_api)
+  if(NOT P_ALLOW_UNDEFINED AND NOT ARBOR_SANITIZE)
+    target_link_options(arbor_plugin_${name} PRIVATE -Wl,-z,defs)
+  endif()
+  arbor_target_defaults(arbor_plugin_${name})
+endfunction()
+
+# add_arbor_test(<name> SOURCES ... [LABELS ...] [TIMEOUT seconds])
+# One Catch2 binary; each TEST_CASE becomes its own ctest test with a timeout.
+function(add_arbor_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LABELS;LIBS" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 60)
+  endif()
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE arbor_test_support ${T_LIBS})
+  arbor_target_defaults(${name})
+  catch_discover_tests(${name}
+    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
+    DISCOVERY_TIMEOUT 30)
+endfunction()

@@ -1,0 +1,74 @@
+// Config: one deployment, as read from YAML.
+//
+// The same file drives the controller and every node: each node reads it, finds its own entry
+// under `nodes:` (if any), and takes the deployment-wide settings for the rest. With no file,
+// the embedded default (configs/default.yaml, compiled in) applies.
+//
+// Loading is strict: an unknown key, a duplicate key, a wrong type or an out-of-range number is
+// an error whose message names the file, the line and the column. Listening beyond loopback is
+// refused unless the file says `allow_remote: true`.
+//
+// Thread-safety: a Config is an immutable value once loaded.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arbor/message.h"
+#include "arbor/result.h"
+
+namespace arbor {
+
+struct PluginSpec {
+  std::string name;                            // e.g. "dictionary"
+  std::string path;                            // explicit file; empty: search plugin_path
+  std::map<std::string, std::string> options;  // handed to the plugin untouched
+};
+
+struct NodeSpec {
+  NodeId id = 0;
+  std::optional<std::vector<PluginSpec>> plugins;  // unset: the deployment's plugin list
+};
+
+struct Config {
+  std::string source = "<embedded default>";  // where it was read from, for messages
+
+  // transport:
+  // Where a node listens. {session} is unique per controller run; {id} is the node id.
+  std::string endpoint = "abstract://arbor/{session}/{id}";
+  bool allow_remote = false;                // listening beyond loopback needs this set
+  std::size_t max_message_bytes = 1 << 20;  // larger messages are dropped by nng
+  int reconnect_min_ms = 10;
+  int reconnect_max_ms = 200;
+
+  // timeouts:
+  int request_ms = 2000;       // deadline of each command, passed down the tree
+  int start_ms = 5000;         // how long a new node may take to come up
+  int orphan_grace_ms = 3000;  // a node cut off from its parent exits after this long
+
+  // plugins:
+  std::vector<std::string> plugin_path = {"$ORIGIN/../lib/arbor/plugins"};
+  std::vector<PluginSpec> plugins;  // loaded by every node without its own list
+
+  std::vector<NodeSpec> nodes;  // created at start-up, in this order (the order shapes the BST)
+  std::string data_dir;         // empty: none; "$ORIGIN" and "{session}" are expanded
+  std::string log_level = "warn";
+
+  const std::vector<PluginSpec>& PluginsFor(NodeId id) const;
+  // The endpoint template with {session} and {id} filled in.
+  std::string EndpointFor(std::string_view session, NodeId id) const;
+};
+
+Result<Config> LoadConfigFile(const std::string& path);
+Result<Config> LoadConfigString(std::string_view yaml, const std::string& source_name);
+Result<Config> LoadDefaultConfig();  // the embedded configs/default.yaml
+
+// Replaces a leading "$ORIGIN" with the directory of the running executable.
+std::string ExpandOrigin(std::string_view path);
+// The file a PluginSpec names: its explicit path, or lib<name>... found on plugin_path.
+Result<std::string> LocatePlugin(const Config& config, const PluginSpec& spec);
+
+}  // namespace arbor

@@ -1,0 +1,86 @@
+// NodeLink: the requesting end of one hop, a req socket dialled to one node.
+//
+// A node holds one NodeLink per child; the controller holds one for the root. Many calls may be
+// in flight at once: each uses its own nng context, taken from a pool that grows on demand.
+//
+// Failure is reported fast. The link tracks whether the peer currently has a connection (pipe
+// add/remove events). A call made while there is none fails at once with kUnavailable instead
+// of waiting for its deadline; a call in flight when the peer dies fails with kUnavailable
+// within milliseconds (nng reports ECONNRESET because resend is off); a call to a peer that is
+// alive but silent (SIGSTOP) fails at its deadline. Resend is off because a resent request
+// would run a command twice.
+//
+// Thread-safety: all methods may be called from any thread. Callbacks run on nng threads and
+// must not call Close() on the same link.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nng/nng.h>
+
+#include "arbor/deadline.h"
+#include "arbor/message.h"
+#include "arbor/result.h"
+
+namespace arbor {
+
+struct LinkOptions {
+  std::size_t max_message_bytes = 1 << 20;
+  int reconnect_min_ms = 10;
+  int reconnect_max_ms = 200;
+};
+
+class NodeLink {
+ public:
+  // Called exactly once per call: with the reply message (the callee owns it), or with nullptr
+  // and the Status that says why there is none.
+  using Callback = std::function<void(nng_msg* reply, Status status)>;
+
+  // Dials `url` without blocking; the connection comes up in the background.
+  static Result<std::unique_ptr<NodeLink>> Dial(const std::string& url, const LinkOptions& options);
+  ~NodeLink();
+  NodeLink(const NodeLink&) = delete;
+  NodeLink& operator=(const NodeLink&) = delete;
+
+  const std::string& url() const { return url_; }
+  bool connected() const { return pipes_.load() > 0; }
+  // Waits until connected or `deadline`; true when connected.
+  bool WaitConnected(Deadline deadline) const;
+
+  // Sends `request` (ownership passes to the link in every case) and calls `done` once.
+  // `done` may run before CallAsync returns, when the call fails at once.
+  void CallAsync(nng_msg* request, Deadline deadline, Callback done);
+
+  // Blocking convenience for control operations: encodes, sends, waits, decodes.
+  Result<Reply> Call(const Request& request, Deadline deadline);
+
+  // Fails every call in flight with kUnavailable and closes the socket. Idempotent.
+  void Close();
+
+ private:
+  struct Slot;
+  NodeLink() = default;
+  Slot* Acquire();
+  void Release(Slot* slot);
+  void Finish(Slot* slot, nng_msg* reply, Status status);
+  static void OnSlotAio(void* arg);
+  static void OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg);
+  static void OnAbortAio(void* arg);
+
+  std::string url_;
+  nng_socket socket_ = NNG_SOCKET_INITIALIZER;
+  nng_aio* abort_aio_ = nullptr;  // runs the disconnect sweep outside the socket lock
+  std::atomic<int> pipes_{0};
+  std::atomic<bool> abort_pending_{false};
+  std::atomic<bool> closed_{false};
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Slot>> slots_;  // only grows; guarded by mu_
+  std::vector<Slot*> free_;                   // guarded by mu_
+};
+
+}  // namespace arbor

@@ -1,0 +1,65 @@
+// Supervisor: the part of a process that watches processes.
+//
+// It owns three duties, all driven from one poll loop in Run():
+//  - reaping: it collects every child that exits (SIGCHLD via signalfd), so no zombie stays,
+//    and lets others wait for a given pid (WaitExit) or react to exits (OnChildExit, the seam
+//    where a restart policy plugs in);
+//  - the controller lifeline: when the read end given to it reports EOF, the controller is gone
+//    and Run() returns kLifelineLost at once;
+//  - orphan grace: when `upstream_peers` reports no connection for `orphan_grace`, nobody can
+//    reach this node any more and Run() returns kOrphaned.
+//
+// Call BlockChildSignal() first thing in main(), before any thread starts, so that SIGCHLD is
+// blocked in every thread and reaches only the signalfd.
+// Thread-safety: Stop(), WaitExit() and OnChildExit() may be called from any thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+
+namespace arbor {
+
+class Supervisor {
+ public:
+  struct Options {
+    int lifeline_fd = -1;                        // -1: no lifeline to watch
+    std::chrono::milliseconds orphan_grace{0};   // used only when upstream_peers is set
+    std::function<int()> upstream_peers;         // connections from the parent right now
+  };
+  enum class Exit { kStopped, kLifelineLost, kOrphaned };
+
+  explicit Supervisor(Options options);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  static void BlockChildSignal();
+
+  // Runs until Stop(), lifeline loss or orphaning.
+  Exit Run();
+  void Stop();
+
+  // True when `pid` has exited (and been reaped) within `timeout`.
+  bool WaitExit(pid_t pid, std::chrono::milliseconds timeout);
+  // Called on the supervisor thread for each reaped child, with its wait status.
+  void OnChildExit(std::function<void(pid_t pid, int status)> handler);
+
+ private:
+  void Reap();
+
+  Options options_;
+  int signal_fd_ = -1;
+  int wake_fd_ = -1;
+  std::mutex mu_;
+  std::condition_variable exited_cv_;
+  std::map<pid_t, int> exited_;  // reaped, not yet claimed by WaitExit
+  std::function<void(pid_t, int)> on_exit_;
+  bool stop_ = false;
+};
+
+}  // namespace arbor

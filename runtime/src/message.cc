@@ -1,0 +1,205 @@
+// Wire encoding. Layout (all integers little-endian):
+//   request: u32 magic, u8 kind=1, u64 id, i64 target, u32 budget_ms, u32 nops,
+//            nops x { str verb, u32 nargs, nargs x str }
+//   reply:   u32 magic, u8 kind=2, u64 id, u8 route_code, str route_message, u32 nresults,
+//            nresults x { u8 code, str text }
+//   str:     u32 length, bytes
+// The fixed request header lets a forwarding hop read the target and rewrite the budget without
+// decoding the operations (see wire_header.h).
+#include <cstring>
+
+#include "arbor/message.h"
+#include "wire_header.h"
+
+namespace arbor {
+namespace {
+
+constexpr std::uint8_t kKindRequest = 1;
+constexpr std::uint8_t kKindReply = 2;
+
+class Writer {
+ public:
+  void U8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U32(std::uint32_t v) { Raw(&v, 4); }
+  void U64(std::uint64_t v) { Raw(&v, 8); }
+  void Str(std::string_view s) {
+    U32(static_cast<std::uint32_t>(s.size()));
+    out_.append(s);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void Raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
+  std::string out_;
+};
+
+// Reads with bounds checks; the first failure sticks and every later read returns zero.
+class Reader {
+ public:
+  explicit Reader(std::span<const std::uint8_t> b) : b_(b) {}
+  std::uint8_t U8() { return Fixed<std::uint8_t>(); }
+  std::uint32_t U32() { return Fixed<std::uint32_t>(); }
+  std::uint64_t U64() { return Fixed<std::uint64_t>(); }
+  std::string Str() {
+    std::uint32_t n = U32();
+    if (n > kMaxStringBytes) return Fail("string of " + std::to_string(n) + " bytes"), "";
+    if (!Need(n)) return "";
+    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
+    pos_ += n;
+    return s;
+  }
+  // A count that must not exceed `limit`, and must fit in what is left (each item >= min_bytes).
+  std::uint32_t Count(std::size_t limit, std::size_t min_bytes, const char* what) {
+    std::uint32_t n = U32();
+    if (n > limit || n * min_bytes > b_.size() - pos_) {
+      Fail(std::string("bad ") + what + " count " + std::to_string(n));
+      return 0;
+    }
+    return n;
+  }
+  void Fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+    pos_ = b_.size();
+  }
+  bool AtEnd() const { return pos_ == b_.size(); }
+  const std::string& error() const { return error_; }
+
+ private:
+  bool Need(std::size_t n) {
+    if (b_.size() - pos_ >= n) return true;
+    Fail("truncated message");
+    return false;
+  }
+  template <typename T>
+  T Fixed() {
+    T v{};
+    if (!Need(sizeof v)) return v;
+    std::memcpy(&v, b_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+  std::span<const std::uint8_t> b_;
+  std::size_t pos_ = 0;
+  std::string error_;
+};
+
+bool ValidCode(std::uint8_t c) { return c <= static_cast<std::uint8_t>(Code::kFailedPrecondition); }
+
+Status Malformed(const std::string& why) { return InvalidArgument("malformed message: " + why); }
+
+bool ReadPreamble(Reader& r, std::uint8_t want_kind) {
+  if (r.U32() != kWireMagic) {
+    r.Fail("bad magic (not an arbor message, or another protocol version)");
+    return false;
+  }
+  if (r.U8() != want_kind) {
+    r.Fail(want_kind == kKindRequest ? "expected a request" : "expected a reply");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeRequest(const Request& q) {
+  Writer w;
+  w.U32(kWireMagic);
+  w.U8(kKindRequest);
+  w.U64(q.id);
+  w.U64(static_cast<std::uint64_t>(q.target));
+  w.U32(q.budget_ms);
+  w.U32(static_cast<std::uint32_t>(q.ops.size()));
+  for (const Op& op : q.ops) {
+    w.Str(op.verb);
+    w.U32(static_cast<std::uint32_t>(op.args.size()));
+    for (const std::string& a : op.args) w.Str(a);
+  }
+  return w.Take();
+}
+
+std::string EncodeReply(const Reply& p) {
+  Writer w;
+  w.U32(kWireMagic);
+  w.U8(kKindReply);
+  w.U64(p.id);
+  w.U8(static_cast<std::uint8_t>(p.route.code()));
+  w.Str(p.route.message());
+  w.U32(static_cast<std::uint32_t>(p.results.size()));
+  for (const OpResult& r : p.results) {
+    w.U8(static_cast<std::uint8_t>(r.status.code()));
+    w.Str(r.status.ok() ? r.text : r.status.message());
+  }
+  return w.Take();
+}
+
+Result<Request> DecodeRequest(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  Request q;
+  if (ReadPreamble(r, kKindRequest)) {
+    q.id = r.U64();
+    q.target = static_cast<NodeId>(r.U64());
+    q.budget_ms = r.U32();
+    std::uint32_t nops = r.Count(kMaxOpsPerRequest, 8, "operation");
+    if (nops == 0 && r.error().empty()) r.Fail("request with no operations");
+    q.ops.resize(nops);
+    for (Op& op : q.ops) {
+      op.verb = r.Str();
+      op.args.resize(r.Count(kMaxArgsPerOp, 4, "argument"));
+      for (std::string& a : op.args) a = r.Str();
+    }
+  }
+  if (r.error().empty() && !r.AtEnd()) r.Fail("trailing bytes");
+  if (!r.error().empty()) return Malformed(r.error());
+  return q;
+}
+
+Result<Reply> DecodeReply(std::span<const std::uint8_t> bytes) {
+  Reader r(bytes);
+  Reply p;
+  if (ReadPreamble(r, kKindReply)) {
+    p.id = r.U64();
+    std::uint8_t route = r.U8();
+    std::string route_message = r.Str();
+    if (!ValidCode(route)) r.Fail("bad status code " + std::to_string(route));
+    p.route = route == 0 ? Status::Ok() : Status(static_cast<Code>(route), route_message);
+    p.results.resize(r.Count(kMaxOpsPerRequest, 5, "result"));
+    for (OpResult& res : p.results) {
+      std::uint8_t code = r.U8();
+      std::string text = r.Str();
+      if (!ValidCode(code)) r.Fail("bad status code " + std::to_string(code));
+      if (code == 0) {
+        res.text = std::move(text);
+      } else {
+        res.status = Status(static_cast<Code>(code), std::move(text));
+      }
+    }
+  }
+  if (r.error().empty() && !r.AtEnd()) r.Fail("trailing bytes");
+  if (!r.error().empty()) return Malformed(r.error());
+  return p;
+}
+
+Reply RouteFailure(std::uint64_t request_id, Status why) {
+  Reply p;
+  p.id = request_id;
+  p.route = std::move(why);
+  return p;
+}
+
+std::optional<RequestHeader> PeekRequestHeader(std::span<const std::uint8_t> b) {
+  if (b.size() < kRequestHeaderBytes) return std::nullopt;
+  std::uint32_t magic;
+  std::memcpy(&magic, b.data(), 4);
+  if (magic != kWireMagic || b[4] != kKindRequest) return std::nullopt;
+  RequestHeader h;
+  std::memcpy(&h.id, b.data() + 5, 8);
+  std::memcpy(&h.target, b.data() + 13, 8);
+  std::memcpy(&h.budget_ms, b.data() + 21, 4);
+  return h;
+}
+
+void PatchBudget(std::span<std::uint8_t> b, std::uint32_t budget_ms) {
+  std::memcpy(b.data() + 21, &budget_ms, 4);
+}
+
+}  // namespace arbor

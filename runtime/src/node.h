@@ -1,0 +1,89 @@
+// Node: one compute node of the tree.
+//
+// It listens on its endpoint and, for every request, compares the target id with its own:
+// smaller goes to the left child, larger to the right, equal runs here. Forwarding passes the
+// message on as it is, with only the time budget rewritten, and never waits on a thread: the
+// reply comes back through an nng callback and goes straight up. Verbs that are cheap run inline
+// on the I/O thread; blocking verbs and the runtime's own control verbs ("arbor.*": spawn,
+// remove, shutdown, info) run on a worker thread, so a slow handler never stalls forwarding.
+//
+// The node owns its children: it starts them (as its own child processes), stops them, and
+// answers "unavailable" at once for a child that has no connection.
+// Thread-safety: all entry points may run concurrently on nng and worker threads.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "arbor/child.h"
+#include "arbor/config.h"
+#include "arbor/plugin_loader.h"
+#include "dispatcher.h"
+#include "server.h"
+#include "worker_pool.h"
+
+namespace arbor {
+
+struct NodeOptions {
+  NodeId id = 0;
+  std::string session;
+  std::string config_path;  // passed on to children; empty: embedded default
+  int lifeline_fd = -1;     // passed on to children
+  std::string binary;       // this executable, to start children with
+};
+
+class Node {
+ public:
+  Node(NodeOptions options, Config config, Supervisor& supervisor, Spawner& spawner);
+  ~Node();
+
+  // Makes the plugin instances and starts listening. Plugin failures are recorded, not fatal;
+  // failing to listen is.
+  Status Start(PluginSet plugins);
+  const std::string& url() const { return server_->url(); }
+  int upstream_peers() const { return server_ ? server_->peers() : 0; }
+  const std::vector<Status>& plugin_errors() const { return plugin_errors_; }
+
+  // Stops every child and its subtree. Blocks.
+  void StopChildren();
+  // Stops accepting requests. Blocks until callbacks are done.
+  void Close();
+
+ private:
+  struct ChildSlot {
+    std::optional<ChildHandle> child;
+    bool busy = false;  // a spawn or remove is in progress on this side
+  };
+
+  void OnRequest(Server::Exchange* ex, nng_msg* msg);
+  void Forward(Server::Exchange* ex, nng_msg* msg, std::uint64_t request_id, NodeId target,
+               Deadline deadline);
+  void Execute(Server::Exchange* ex, Request request);
+  Reply RunOps(const Request& request, bool* exit_after);
+  OpResult RunControl(const Op& op, bool* exit_after);
+  OpResult Spawn(NodeId child);
+  OpResult Remove(NodeId child);
+  OpResult Info();
+  int SideOf(NodeId target) const { return target < options_.id ? 0 : 1; }
+  std::shared_ptr<NodeLink> LinkTo(int side, NodeId* child_id);
+
+  NodeOptions options_;
+  Config config_;
+  LinkOptions link_options_;
+  Supervisor& supervisor_;
+  Spawner& spawner_;
+  Dispatcher dispatcher_;
+  std::vector<std::string> plugin_names_;
+  std::vector<Status> plugin_errors_;
+  std::unique_ptr<Server> server_;
+  WorkerPool workers_{2};
+
+  std::mutex children_mu_;
+  std::array<ChildSlot, 2> children_;  // [0] left (smaller ids), [1] right
+};
+
+}  // namespace arbor

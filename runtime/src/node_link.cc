@@ -1,0 +1,218 @@
+#include "arbor/node_link.h"
+
+#include <condition_variable>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "nng_status.h"
+
+namespace arbor {
+
+// One in-flight call: a req context and its aio, reused across calls.
+struct NodeLink::Slot {
+  NodeLink* link = nullptr;
+  nng_ctx ctx = NNG_CTX_INITIALIZER;
+  nng_aio* aio = nullptr;
+  enum class Phase { kIdle, kSending, kReceiving } phase = Phase::kIdle;
+  Deadline deadline;
+  Callback done;
+};
+
+namespace {
+// A link refuses calls beyond this many in flight rather than grow without bound.
+constexpr std::size_t kMaxSlots = 8192;
+
+nng_duration Ms(Deadline d) { return static_cast<nng_duration>(RemainingMs(d)); }
+}  // namespace
+
+Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const LinkOptions& o) {
+  std::unique_ptr<NodeLink> link(new NodeLink());
+  link->url_ = url;
+  auto what = [&](const char* step) { return fmt::format("{} {}", step, url); };
+  if (int rv = nng_req0_open(&link->socket_); rv != 0) return FromNng(rv, what("open req for"));
+  // Resend must be off before any context opens: contexts copy it. With it off, a call in
+  // flight to a peer that dies fails with ECONNRESET at once instead of waiting to resend.
+  nng_socket_set_ms(link->socket_, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+  nng_socket_set_size(link->socket_, NNG_OPT_RECVMAXSZ, o.max_message_bytes);
+  nng_socket_set_ms(link->socket_, NNG_OPT_RECONNMINT, o.reconnect_min_ms);
+  nng_socket_set_ms(link->socket_, NNG_OPT_RECONNMAXT, o.reconnect_max_ms);
+  nng_pipe_notify(link->socket_, NNG_PIPE_EV_ADD_POST, &NodeLink::OnPipeEvent, link.get());
+  nng_pipe_notify(link->socket_, NNG_PIPE_EV_REM_POST, &NodeLink::OnPipeEvent, link.get());
+  if (int rv = nng_aio_alloc(&link->abort_aio_, &NodeLink::OnAbortAio, link.get()); rv != 0) {
+    return FromNng(rv, what("allocate for"));
+  }
+  if (int rv = nng_dial(link->socket_, url.c_str(), nullptr, NNG_FLAG_NONBLOCK); rv != 0) {
+    return FromNng(rv, what("dial"));
+  }
+  return link;
+}
+
+NodeLink::~NodeLink() {
+  Close();
+  for (auto& s : slots_) nng_aio_free(s->aio);
+  if (abort_aio_ != nullptr) nng_aio_free(abort_aio_);
+}
+
+void NodeLink::Close() {
+  if (closed_.exchange(true)) return;
+  nng_close(socket_);  // every pending aio completes with NNG_ECLOSED
+  std::vector<Slot*> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& s : slots_) all.push_back(s.get());
+  }
+  for (Slot* s : all) nng_aio_stop(s->aio);  // wait for their callbacks to finish
+  if (abort_aio_ != nullptr) nng_aio_stop(abort_aio_);
+}
+
+bool NodeLink::WaitConnected(Deadline deadline) const {
+  while (!connected()) {
+    if (Clock::now() >= deadline || closed_) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+void NodeLink::OnPipeEvent(nng_pipe, nng_pipe_ev event, void* arg) {
+  // Runs with the socket lock held: only flip counters and schedule work here.
+  auto* self = static_cast<NodeLink*>(arg);
+  if (event == NNG_PIPE_EV_ADD_POST) {
+    self->pipes_.fetch_add(1);
+    return;
+  }
+  if (self->pipes_.fetch_sub(1) == 1 && !self->closed_ && !self->abort_pending_.exchange(true)) {
+    nng_sleep_aio(0, self->abort_aio_);
+  }
+}
+
+// The peer lost its last connection. Calls still waiting to be sent would wait for their whole
+// deadline (nng queues them until a pipe appears); fail them now instead.
+void NodeLink::OnAbortAio(void* arg) {
+  auto* self = static_cast<NodeLink*>(arg);
+  self->abort_pending_ = false;
+  if (self->connected()) return;
+  std::vector<nng_aio*> sending;
+  {
+    std::lock_guard lock(self->mu_);
+    for (auto& s : self->slots_) {
+      if (s->phase == Slot::Phase::kSending) sending.push_back(s->aio);
+    }
+  }
+  // Outside the lock: an abort may complete the call, whose callback takes mu_. A slot reused
+  // meanwhile is a call to the same dead peer, so failing it too is right.
+  for (nng_aio* aio : sending) nng_aio_abort(aio, NNG_ECONNRESET);
+}
+
+NodeLink::Slot* NodeLink::Acquire() {
+  std::lock_guard lock(mu_);
+  if (!free_.empty()) {
+    Slot* s = free_.back();
+    free_.pop_back();
+    return s;
+  }
+  if (slots_.size() >= kMaxSlots) return nullptr;
+  auto s = std::make_unique<Slot>();
+  s->link = this;
+  if (nng_ctx_open(&s->ctx, socket_) != 0) return nullptr;
+  if (nng_aio_alloc(&s->aio, &NodeLink::OnSlotAio, s.get()) != 0) {
+    nng_ctx_close(s->ctx);
+    return nullptr;
+  }
+  slots_.push_back(std::move(s));
+  return slots_.back().get();
+}
+
+void NodeLink::Release(Slot* slot) {
+  std::lock_guard lock(mu_);
+  slot->phase = Slot::Phase::kIdle;
+  free_.push_back(slot);
+}
+
+void NodeLink::Finish(Slot* slot, nng_msg* reply, Status status) {
+  Callback done = std::move(slot->done);
+  Release(slot);
+  done(reply, std::move(status));
+}
+
+void NodeLink::CallAsync(nng_msg* request, Deadline deadline, Callback done) {
+  if (closed_ || !connected()) {
+    nng_msg_free(request);
+    done(nullptr, Unavailable(fmt::format("no connection to {}", url_)));
+    return;
+  }
+  Slot* slot = Acquire();
+  if (slot == nullptr) {
+    nng_msg_free(request);
+    done(nullptr, Unavailable(fmt::format("too many calls in flight to {}", url_)));
+    return;
+  }
+  slot->done = std::move(done);
+  slot->deadline = deadline;
+  nng_msg_header_clear(request);
+  nng_aio_set_msg(slot->aio, request);
+  // A context ignores socket timeouts: every operation needs its own.
+  nng_aio_set_timeout(slot->aio, Ms(deadline));
+  {
+    std::lock_guard lock(mu_);
+    slot->phase = Slot::Phase::kSending;
+  }
+  nng_ctx_send(slot->ctx, slot->aio);
+}
+
+void NodeLink::OnSlotAio(void* arg) {
+  auto* slot = static_cast<Slot*>(arg);
+  NodeLink* self = slot->link;
+  int rv = nng_aio_result(slot->aio);
+  if (slot->phase == Slot::Phase::kSending) {
+    if (rv != 0) {
+      nng_msg_free(nng_aio_get_msg(slot->aio));  // on failure the message is still ours
+      self->Finish(slot, nullptr, FromNng(rv, fmt::format("send to {}", self->url_)));
+      return;
+    }
+    {
+      std::lock_guard lock(self->mu_);
+      slot->phase = Slot::Phase::kReceiving;
+    }
+    nng_aio_set_timeout(slot->aio, Ms(slot->deadline));
+    nng_ctx_recv(slot->ctx, slot->aio);
+    return;
+  }
+  if (rv != 0) {
+    self->Finish(slot, nullptr, FromNng(rv, fmt::format("reply from {}", self->url_)));
+    return;
+  }
+  self->Finish(slot, nng_aio_get_msg(slot->aio), Status::Ok());
+}
+
+Result<Reply> NodeLink::Call(const Request& request, Deadline deadline) {
+  std::string bytes = EncodeRequest(request);
+  nng_msg* msg = nullptr;
+  if (int rv = nng_msg_alloc(&msg, 0); rv != 0) return FromNng(rv, "allocate message");
+  nng_msg_append(msg, bytes.data(), bytes.size());
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool finished = false;
+  Result<Reply> out = Unavailable("no reply");
+  CallAsync(msg, deadline, [&](nng_msg* reply, Status status) {
+    Result<Reply> r = Unavailable("no reply");
+    if (reply == nullptr) {
+      r = std::move(status);
+    } else {
+      auto* body = static_cast<const std::uint8_t*>(nng_msg_body(reply));
+      r = DecodeReply({body, nng_msg_len(reply)});
+      nng_msg_free(reply);
+    }
+    std::lock_guard lock(mu);
+    out = std::move(r);
+    finished = true;
+    cv.notify_one();
+  });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return finished; });
+  return out;
+}
+
+}  // namespace arbor

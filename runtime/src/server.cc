@@ -1,0 +1,136 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "nng_status.h"
+
+namespace arbor {
+
+struct Server::Exchange {
+  Server* server = nullptr;
+  nng_ctx ctx = NNG_CTX_INITIALIZER;
+  nng_aio* aio = nullptr;
+  bool sending = false;
+  std::function<void()> after_sent;
+};
+
+namespace {
+
+// Replies are small; a peer that stops reading must not hold a context forever.
+constexpr nng_duration kReplySendTimeoutMs = 5000;
+
+// "tcp://127.0.0.1:0" is resolved to the port the kernel chose, so the parent can dial it.
+std::string BoundUrl(nng_listener listener, const std::string& url) {
+  nng_sockaddr sa;
+  if (nng_listener_get_addr(listener, NNG_OPT_LOCADDR, &sa) != 0) return url;
+  if (sa.s_family == NNG_AF_INET) {
+    char host[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &sa.s_in.sa_addr, host, sizeof host);
+    return fmt::format("tcp://{}:{}", host, ntohs(sa.s_in.sa_port));
+  }
+  if (sa.s_family == NNG_AF_INET6) {
+    char host[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, sa.s_in6.sa_addr, host, sizeof host);
+    return fmt::format("tcp://[{}]:{}", host, ntohs(sa.s_in6.sa_port));
+  }
+  return url;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Listen(const std::string& url, const LinkOptions& o,
+                                               int contexts, Handler handler) {
+  std::unique_ptr<Server> s(new Server());
+  s->handler_ = std::move(handler);
+  auto what = fmt::format("listen on {}", url);
+  if (int rv = nng_rep0_open(&s->socket_); rv != 0) return FromNng(rv, what);
+  // Without a limit a hostile peer could make the node allocate without bound.
+  nng_socket_set_size(s->socket_, NNG_OPT_RECVMAXSZ, o.max_message_bytes);
+  nng_pipe_notify(s->socket_, NNG_PIPE_EV_ADD_POST, &Server::OnPipeEvent, s.get());
+  nng_pipe_notify(s->socket_, NNG_PIPE_EV_REM_POST, &Server::OnPipeEvent, s.get());
+  nng_listener listener;
+  if (int rv = nng_listen(s->socket_, url.c_str(), &listener, 0); rv != 0) {
+    nng_close(s->socket_);
+    return FromNng(rv, what);
+  }
+  s->url_ = BoundUrl(listener, url);
+  for (int i = 0; i < contexts; ++i) {
+    auto ex = std::make_unique<Exchange>();
+    ex->server = s.get();
+    if (nng_ctx_open(&ex->ctx, s->socket_) != 0 ||
+        nng_aio_alloc(&ex->aio, &Server::OnAio, ex.get()) != 0) {
+      return Internal("cannot allocate server contexts");
+    }
+    s->exchanges_.push_back(std::move(ex));
+  }
+  for (auto& ex : s->exchanges_) s->Receive(ex.get());
+  return s;
+}
+
+Server::~Server() {
+  Close();
+  for (auto& ex : exchanges_) nng_aio_free(ex->aio);
+}
+
+void Server::Close() {
+  if (closed_.exchange(true)) return;
+  nng_close(socket_);
+  for (auto& ex : exchanges_) nng_aio_stop(ex->aio);
+}
+
+void Server::OnPipeEvent(nng_pipe, nng_pipe_ev event, void* arg) {
+  auto* self = static_cast<Server*>(arg);
+  self->pipes_.fetch_add(event == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+}
+
+void Server::Receive(Exchange* ex) {
+  ex->sending = false;
+  nng_aio_set_timeout(ex->aio, NNG_DURATION_INFINITE);
+  nng_ctx_recv(ex->ctx, ex->aio);
+}
+
+void Server::OnAio(void* arg) {
+  auto* ex = static_cast<Exchange*>(arg);
+  Server* self = ex->server;
+  int rv = nng_aio_result(ex->aio);
+  if (ex->sending) {
+    if (rv != 0) nng_msg_free(nng_aio_get_msg(ex->aio));  // requester gone: drop the reply
+    if (auto after = std::move(ex->after_sent)) after();
+    if (!self->closed_) self->Receive(ex);
+    return;
+  }
+  if (rv == NNG_ECLOSED || self->closed_) return;
+  if (rv != 0) {  // a transient receive error: keep the context serving
+    self->Receive(ex);
+    return;
+  }
+  self->handler_(ex, nng_aio_get_msg(ex->aio));
+}
+
+void Server::Reply(Exchange* ex, nng_msg* reply, std::function<void()> after_sent) {
+  ex->sending = true;
+  ex->after_sent = std::move(after_sent);
+  nng_msg_header_clear(reply);
+  nng_aio_set_msg(ex->aio, reply);
+  nng_aio_set_timeout(ex->aio, kReplySendTimeoutMs);
+  nng_ctx_send(ex->ctx, ex->aio);
+}
+
+void Server::Reply(Exchange* ex, const std::string& bytes, std::function<void()> after_sent) {
+  nng_msg* msg = nullptr;
+  if (nng_msg_alloc(&msg, bytes.size()) != 0) {
+    // Out of memory: the requester's deadline will report it; keep serving others.
+    ex->sending = false;
+    Receive(ex);
+    return;
+  }
+  std::memcpy(nng_msg_body(msg), bytes.data(), bytes.size());
+  Reply(ex, msg, std::move(after_sent));
+}
+
+}  // namespace arbor

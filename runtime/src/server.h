@@ -1,0 +1,58 @@
+// Server: the replying end of a hop, a rep socket listening on the node's endpoint.
+//
+// It keeps a fixed pool of nng contexts, each receiving one request at a time, so up to
+// `contexts` requests are in progress at once. A request is handed to the handler together with
+// its Exchange; the handler answers later, from any thread, with Reply(). Until then the
+// Exchange is busy and its context receives nothing else.
+//
+// Thread-safety: Reply() may be called from any thread, once per request.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nng/nng.h>
+
+#include "arbor/node_link.h"
+#include "arbor/result.h"
+
+namespace arbor {
+
+class Server {
+ public:
+  struct Exchange;
+  // Owns `request` from here on.
+  using Handler = std::function<void(Exchange* exchange, nng_msg* request)>;
+
+  static Result<std::unique_ptr<Server>> Listen(const std::string& url, const LinkOptions& options,
+                                                int contexts, Handler handler);
+  ~Server();
+
+  const std::string& url() const { return url_; }  // tcp port 0 resolved
+  int peers() const { return pipes_.load(); }
+
+  // Sends `reply` (ownership passes to the server) for the request held by `exchange`, then
+  // runs `after_sent` (if any) once the send has completed or failed.
+  void Reply(Exchange* exchange, nng_msg* reply, std::function<void()> after_sent = {});
+  void Reply(Exchange* exchange, const std::string& bytes, std::function<void()> after_sent = {});
+
+  void Close();
+
+ private:
+  Server() = default;
+  static void OnAio(void* arg);
+  static void OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg);
+  void Receive(Exchange* exchange);
+
+  std::string url_;
+  nng_socket socket_ = NNG_SOCKET_INITIALIZER;
+  Handler handler_;
+  std::vector<std::unique_ptr<Exchange>> exchanges_;
+  std::atomic<int> pipes_{0};
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace arbor

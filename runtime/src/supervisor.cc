@@ -1,0 +1,104 @@
+#include "arbor/supervisor.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace arbor {
+namespace {
+// How often the loop wakes with nothing to do, to check orphan grace.
+constexpr int kTickMs = 50;
+}  // namespace
+
+void Supervisor::BlockChildSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+Supervisor::Supervisor(Options options) : options_(std::move(options)) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+Supervisor::~Supervisor() {
+  if (signal_fd_ >= 0) close(signal_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void Supervisor::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+void Supervisor::OnChildExit(std::function<void(pid_t, int)> handler) {
+  std::lock_guard lock(mu_);
+  on_exit_ = std::move(handler);
+}
+
+bool Supervisor::WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  bool done = exited_cv_.wait_for(lock, timeout, [&] { return exited_.count(pid) > 0; });
+  if (done) exited_.erase(pid);
+  return done;
+}
+
+void Supervisor::Reap() {
+  signalfd_siginfo info;
+  while (read(signal_fd_, &info, sizeof info) == sizeof info) {
+  }
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    std::function<void(pid_t, int)> handler;
+    {
+      std::lock_guard lock(mu_);
+      exited_[pid] = status;
+      handler = on_exit_;
+    }
+    exited_cv_.notify_all();
+    if (handler) handler(pid, status);
+  }
+}
+
+Supervisor::Exit Supervisor::Run() {
+  auto cut_off_since = std::chrono::steady_clock::now();
+  for (;;) {
+    pollfd fds[3] = {{signal_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {options_.lifeline_fd, POLLIN, 0}};
+    int n = poll(fds, options_.lifeline_fd >= 0 ? 3 : 2, kTickMs);
+    if (n < 0 && errno != EINTR) return Exit::kStopped;
+    Reap();  // also on timeouts: a SIGCHLD that arrived before the signalfd existed
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return Exit::kStopped;
+    }
+    if (options_.lifeline_fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      return Exit::kLifelineLost;  // nobody ever writes to it: any event means EOF
+    }
+    if (options_.upstream_peers) {
+      auto now = std::chrono::steady_clock::now();
+      if (options_.upstream_peers() > 0) {
+        cut_off_since = now;
+      } else if (now - cut_off_since >= options_.orphan_grace) {
+        return Exit::kOrphaned;
+      }
+    }
+  }
+}
+
+}  // namespace arbor

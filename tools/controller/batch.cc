@@ -1,0 +1,82 @@
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "format.h"
+#include "frontend.h"
+
+namespace arbor::controller {
+namespace {
+
+// Prints lines in sequence order as they complete, and bounds how far reading runs ahead.
+class OrderedOutput {
+ public:
+  void Complete(std::uint64_t seq, std::string text) {
+    std::lock_guard lock(mu_);
+    done_[seq] = std::move(text);
+    bool wrote = false;
+    for (auto it = done_.find(next_); it != done_.end(); it = done_.find(next_)) {
+      if (it->second.rfind("Error", 0) == 0) failed_ = true;
+      std::fwrite(it->second.data(), 1, it->second.size(), stdout);
+      std::fputc('\n', stdout);
+      done_.erase(it);
+      ++next_;
+      wrote = true;
+    }
+    if (wrote) {
+      std::fflush(stdout);
+      cv_.notify_all();
+    }
+  }
+  // Blocks while more than `limit` lines are outstanding.
+  void WaitBelow(std::uint64_t submitted, std::uint64_t limit) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return submitted - next_ < limit; });
+  }
+  bool failed() {
+    std::lock_guard lock(mu_);
+    return failed_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::uint64_t, std::string> done_;
+  std::uint64_t next_ = 0;
+  bool failed_ = false;
+};
+
+// Read-ahead bound: memory stays small however long the script is.
+constexpr std::uint64_t kMaxOutstanding = 16384;
+
+}  // namespace
+
+int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptions& options) {
+  OrderedOutput out;
+  std::uint64_t seq = 0;
+  for (std::string line; std::getline(std::cin, line);) {
+    auto parsed = ParseCommand(line, verbs);
+    if (!parsed) continue;
+    std::uint64_t mine = seq++;
+    if (!parsed->ok()) {
+      out.Complete(mine, FormatError(parsed->status()));
+      continue;
+    }
+    Command c = std::move(*parsed).value();
+    if (c.kind == CommandKind::kExit) break;
+    if (c.kind == CommandKind::kHelp) {
+      std::string text;
+      for (const auto& l : HelpText(verbs)) text += (text.empty() ? "" : "\n") + l;
+      out.Complete(mine, text);
+      continue;
+    }
+    scheduler.Submit(std::move(c), [&out, mine](std::string result) {
+      out.Complete(mine, std::move(result));
+    });
+    out.WaitBelow(seq, kMaxOutstanding);
+  }
+  scheduler.Drain();
+  return options.fail_exit && out.failed() ? 1 : 0;
+}
+
+}  // namespace arbor::controller

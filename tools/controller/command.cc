@@ -1,0 +1,114 @@
+#include "command.h"
+
+#include <charconv>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace arbor::controller {
+namespace {
+
+std::vector<std::string> Split(std::string_view line) {
+  std::vector<std::string> words;
+  std::istringstream in{std::string(line)};
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+Status Usage(std::string_view synopsis) {
+  return InvalidArgument(fmt::format("usage: {}", synopsis));
+}
+
+Result<NodeId> IdArg(const std::string& word) {
+  if (auto id = ParseNodeId(word)) return *id;
+  return InvalidArgument(fmt::format("invalid node id '{}': ids are 64-bit integers", word));
+}
+
+}  // namespace
+
+bool IsBuiltin(std::string_view w) {
+  return w == "create" || w == "remove" || w == "ping" || w == "pingall" || w == "info" ||
+         w == "help" || w == "exit" || w == "quit";
+}
+
+std::optional<NodeId> ParseNodeId(std::string_view text) {
+  NodeId v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCatalog& verbs) {
+  std::vector<std::string> w = Split(line);
+  if (w.empty() || w[0][0] == '#') return std::nullopt;
+  Command c;
+  std::size_t b = line.find_first_not_of(" \t\r\n");
+  std::size_t e = line.find_last_not_of(" \t\r\n");
+  c.text = std::string(line.substr(b, e - b + 1));
+  const std::string& verb = w[0];
+  std::size_t argc = w.size() - 1;
+
+  auto with_id = [&](CommandKind kind, std::size_t min, std::size_t max,
+                     std::string_view synopsis) -> Result<Command> {
+    if (argc < min || argc > max) return Usage(synopsis);
+    Result<NodeId> id = IdArg(w[1]);
+    if (!id.ok()) return id.status();
+    // create's optional parent is ignored (the BST decides placement) but must be well formed.
+    if (kind == CommandKind::kCreate && argc == 2 && !ParseNodeId(w[2])) {
+      return InvalidArgument(fmt::format("invalid parent id '{}': ids are 64-bit integers", w[2]));
+    }
+    c.kind = kind;
+    c.id = *id;
+    return c;
+  };
+  auto bare = [&](CommandKind kind) -> Result<Command> {
+    if (argc != 0) return Usage(verb);
+    c.kind = kind;
+    return c;
+  };
+
+  if (verb == "create") return with_id(CommandKind::kCreate, 1, 2, "create <id> [parent]");
+  if (verb == "remove") return with_id(CommandKind::kRemove, 1, 1, "remove <id>");
+  if (verb == "ping") return with_id(CommandKind::kPing, 1, 1, "ping <id>");
+  if (verb == "info") return with_id(CommandKind::kInfo, 1, 1, "info <id>");
+  if (verb == "pingall") return bare(CommandKind::kPingAll);
+  if (verb == "help") return bare(CommandKind::kHelp);
+  if (verb == "exit" || verb == "quit") return bare(CommandKind::kExit);
+
+  auto it = verbs.find(verb);
+  if (it == verbs.end()) {
+    return InvalidArgument(fmt::format("unknown command '{}' (type 'help' for the list)", verb));
+  }
+  const VerbInfo& v = it->second;
+  std::string synopsis = fmt::format("{} <id>{}{}", v.name, v.usage.empty() ? "" : " ", v.usage);
+  if (argc < 1 || argc - 1 < std::size_t(v.min_args) || argc - 1 > std::size_t(v.max_args)) {
+    return Usage(synopsis);
+  }
+  Result<NodeId> id = IdArg(w[1]);
+  if (!id.ok()) return id.status();
+  c.kind = CommandKind::kVerb;
+  c.id = *id;
+  c.verb = verb;
+  c.args.assign(w.begin() + 2, w.end());
+  return c;
+}
+
+std::vector<std::string> HelpText(const VerbCatalog& verbs) {
+  std::vector<std::string> out = {
+      "create <id> [parent]       start node <id> where BST insertion puts it (parent is ignored)",
+      "remove <id>                stop node <id> and its whole subtree",
+      "ping <id>                  Ok: 1 if the node answers, Ok: 0 if it exists but is unreachable",
+      "pingall                    Ok: -1 if every node answers, else the unreachable ids",
+      "info <id>                  the node's pid, children and plugins",
+      "help                       this list",
+      "exit | quit                stop every node and leave",
+  };
+  for (const auto& [name, v] : verbs) {
+    if (IsBuiltin(name)) continue;
+    std::string synopsis = fmt::format("{} <id>{}{}", name, v.usage.empty() ? "" : " ", v.usage);
+    out.push_back(fmt::format("{:<26} {} [plugin {}]", synopsis, v.help, v.plugin));
+  }
+  return out;
+}
+
+}  // namespace arbor::controller

@@ -1,0 +1,72 @@
+// Deployment: the controller's side of one running tree.
+//
+// It owns the session name, the lifeline pipe every node watches (when the controller dies,
+// the write end closes and every node exits at once), the root node (a child process of the
+// controller), the TreeModel, and the link through which every request enters the tree.
+//
+// Create() and Remove() change the tree and block; the Scheduler runs them only while nothing
+// else is in flight. Send() is the asynchronous data path.
+// Thread-safety: Send() from any thread; the blocking operations from one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "arbor/child.h"
+#include "arbor/config.h"
+#include "tree_model.h"
+
+namespace arbor::controller {
+
+class Deployment {
+ public:
+  // `config_path` is absolute, or empty for the embedded default.
+  Deployment(Config config, std::string config_path, std::string node_binary);
+  ~Deployment();  // Shutdown()
+
+  const Config& config() const { return config_; }
+  const std::string& session() const { return session_; }
+
+  // AlreadyExists, Unavailable (the parent cannot be reached), or another error.
+  Result<pid_t> Create(NodeId id);
+  // NotFound, Unavailable (the parent cannot be reached), or another error.
+  Status Remove(NodeId id);
+  // The ids of nodes that do not answer a ping, ascending.
+  std::vector<NodeId> Unreachable();
+
+  bool Contains(NodeId id) const;
+  std::vector<NodeId> Ids() const;
+  std::optional<pid_t> PidOf(NodeId id) const;
+
+  // Sends `ops` to node `target`; `done` runs once, on an nng thread or inline.
+  using Done = std::function<void(Result<Reply>)>;
+  void Send(NodeId target, std::vector<Op> ops, Done done);
+
+  // Stops the whole tree. Idempotent.
+  void Shutdown();
+
+ private:
+  Result<Reply> SendAndWait(NodeId target, std::vector<Op> ops, Deadline deadline);
+  std::shared_ptr<NodeLink> root_link() const;
+
+  Config config_;
+  std::string config_path_;
+  std::string node_binary_;
+  std::string session_;
+  int lifeline_read_ = -1;
+  int lifeline_write_ = -1;
+  Supervisor supervisor_;
+  std::thread supervisor_thread_;
+  std::atomic<std::uint64_t> next_request_id_{1};
+
+  mutable std::mutex mu_;  // guards model_ and root_
+  TreeModel model_;
+  std::optional<ChildHandle> root_;
+  bool shut_down_ = false;
+};
+
+}  // namespace arbor::controller

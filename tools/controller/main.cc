@@ -1,0 +1,115 @@
+// arbor: the controller. Starts a deployment (the embedded default, or --config FILE), then
+// reads commands: a REPL when stdin is a terminal, batch mode otherwise.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "arbor/config.h"
+#include "arbor/plugin_loader.h"
+#include "arbor/supervisor.h"
+#include "deployment.h"
+#include "format.h"
+#include "frontend.h"
+#include "scheduler.h"
+
+namespace fs = std::filesystem;
+using namespace arbor;
+using namespace arbor::controller;
+
+namespace {
+
+// The verbs of every plugin any node of this deployment loads, read from the libraries'
+// descriptors. The controller never makes a plugin instance: data stays on the nodes.
+VerbCatalog LoadCatalog(const Config& config) {
+  std::vector<PluginSpec> specs = config.plugins;
+  for (const NodeSpec& n : config.nodes) {
+    if (!n.plugins) continue;
+    for (const PluginSpec& p : *n.plugins) {
+      bool seen = false;
+      for (const PluginSpec& q : specs) seen |= q.name == p.name;
+      if (!seen) specs.push_back(p);
+    }
+  }
+  PluginSet set = LoadPluginSet(config, specs);
+  for (const Status& e : set.errors) spdlog::error("{}", e.message());
+  VerbCatalog verbs;
+  for (const LoadedPlugin& p : set.plugins) {
+    for (const VerbInfo& v : p.verbs()) {
+      if (IsBuiltin(v.name) && v.name != "ping") {
+        spdlog::warn("plugin '{}' verb '{}' is shadowed by the builtin command", p.name(), v.name);
+      }
+      verbs[v.name] = v;
+    }
+  }
+  return verbs;
+}
+
+std::string DefaultHistoryFile() {
+  const char* home = std::getenv("HOME");
+  return home ? fmt::format("{}/.arbor_history", home) : "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Supervisor::BlockChildSignal();  // before any thread exists
+
+  std::string config_path;
+  bool keep_going = false;
+  std::string mode = "auto";
+  std::string history = DefaultHistoryFile();
+  CLI::App app{"arbor: a tree of plugin-driven compute nodes, and its controller"};
+  app.add_option("-c,--config", config_path, "deployment YAML (default: the embedded default)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--keep-going", keep_going,
+               "batch mode: exit 0 even when some commands printed an error");
+  app.add_option("--mode", mode, "auto (REPL on a terminal, else batch), repl or batch")
+      ->check(CLI::IsMember({"auto", "repl", "batch"}));
+  app.add_option("--history", history, "REPL history file ('' disables it)");
+  app.set_version_flag("--version", "arbor 0.1.0");
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("arbor");
+  logger->set_pattern("arbor: [%l] %v");
+  spdlog::set_default_logger(logger);
+
+  if (!config_path.empty()) config_path = fs::absolute(config_path).lexically_normal().string();
+  Result<Config> config = config_path.empty() ? LoadDefaultConfig() : LoadConfigFile(config_path);
+  if (!config.ok()) {
+    fmt::print(stderr, "arbor: {}\n", config.status().message());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+
+  fs::path node_binary = fs::read_symlink("/proc/self/exe").parent_path() / "arbor-node";
+  if (!fs::exists(node_binary)) {
+    fmt::print(stderr, "arbor: {} not found; it must sit beside arbor\n", node_binary.string());
+    return 2;
+  }
+  VerbCatalog verbs = LoadCatalog(*config);
+  Deployment deployment(*config, config_path, node_binary.string());
+  for (const NodeSpec& n : config->nodes) {
+    Result<pid_t> created = deployment.Create(n.id);
+    if (!created.ok()) {
+      fmt::print(stderr, "arbor: {}: cannot create node {}: {}\n", config->source, n.id,
+                 FormatCreate(created));
+      return 1;
+    }
+  }
+
+  bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
+  FrontendOptions options{!keep_going, history};
+  int rc;
+  {
+    Scheduler scheduler(deployment, verbs);
+    rc = interactive ? RunRepl(scheduler, verbs, options) : RunBatch(scheduler, verbs, options);
+  }
+  deployment.Shutdown();
+  return rc;
+}

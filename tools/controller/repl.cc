@@ -1,0 +1,131 @@
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <deque>
+#include <editline/readline.h>
+
+#include "format.h"
+#include "frontend.h"
+
+namespace arbor::controller {
+namespace {
+
+// State shared with libedit's line callback, which cannot carry a context pointer.
+struct Repl {
+  Scheduler* scheduler = nullptr;
+  const VerbCatalog* verbs = nullptr;
+  bool quit = false;
+  std::uint64_t submitted = 0;
+
+  std::mutex mu;
+  std::deque<std::pair<std::uint64_t, std::string>> results;  // (seq, line) ready to print
+  std::map<std::uint64_t, std::string> pending_text;           // seq -> command as typed
+  int wake[2] = {-1, -1};  // a self-pipe: result threads poke the input loop
+};
+Repl* g_repl = nullptr;
+
+void Print(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+}
+
+void OnLine(char* raw) {
+  Repl& r = *g_repl;
+  if (raw == nullptr) {  // Ctrl-D
+    r.quit = true;
+    std::fputc('\n', stdout);
+    return;
+  }
+  std::string line(raw);
+  std::free(raw);
+  auto parsed = ParseCommand(line, *r.verbs);
+  if (!parsed) return;
+  add_history(line.c_str());
+  if (!parsed->ok()) return Print(FormatError(parsed->status()));
+  Command c = std::move(*parsed).value();
+  if (c.kind == CommandKind::kExit) {
+    r.quit = true;
+    return;
+  }
+  if (c.kind == CommandKind::kHelp) {
+    for (const auto& l : HelpText(*r.verbs)) Print(l);
+    return;
+  }
+  std::uint64_t seq = r.submitted++;
+  {
+    std::lock_guard lock(r.mu);
+    r.pending_text[seq] = c.text;
+  }
+  r.scheduler->Submit(std::move(c), [seq](std::string result) {
+    Repl& rr = *g_repl;
+    {
+      std::lock_guard lock(rr.mu);
+      rr.results.emplace_back(seq, std::move(result));
+    }
+    char one = 1;
+    [[maybe_unused]] ssize_t n = write(rr.wake[1], &one, 1);
+  });
+}
+
+// Prints finished results above the prompt line, then redraws the prompt with what the user
+// had typed so far.
+void FlushResults(Repl& r) {
+  char buf[64];
+  while (read(r.wake[0], buf, sizeof buf) > 0) {
+  }
+  std::deque<std::pair<std::uint64_t, std::string>> ready;
+  std::uint64_t newest;
+  {
+    std::lock_guard lock(r.mu);
+    ready.swap(r.results);
+    newest = r.submitted;
+  }
+  if (ready.empty()) return;
+  std::fputs("\r\033[K", stdout);
+  for (auto& [seq, line] : ready) {
+    std::string text;
+    {
+      std::lock_guard lock(r.mu);
+      text = r.pending_text[seq];
+      r.pending_text.erase(seq);
+    }
+    Print(seq + 1 == newest ? line : "[" + text + "] " + line);
+  }
+  std::fflush(stdout);
+  rl_forced_update_display();
+}
+
+}  // namespace
+
+int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptions& options) {
+  Repl r;
+  r.scheduler = &scheduler;
+  r.verbs = &verbs;
+  if (pipe2(r.wake, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
+  g_repl = &r;
+  if (!options.history_file.empty()) read_history(options.history_file.c_str());
+  std::fputs("arbor: type 'help' for commands, 'exit' or Ctrl-D to leave\n", stdout);
+  rl_callback_handler_install("> ", OnLine);
+  while (!r.quit) {
+    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {r.wake[0], POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents & POLLIN) FlushResults(r);
+    if (fds[0].revents & (POLLIN | POLLHUP)) rl_callback_read_char();
+  }
+  rl_callback_handler_remove();
+  // Commands still in flight finish, and their results are shown, before the tree goes down.
+  scheduler.Drain();
+  FlushResults(r);
+  if (!options.history_file.empty()) {
+    write_history(options.history_file.c_str());
+    history_truncate_file(options.history_file.c_str(), 1000);
+  }
+  close(r.wake[0]);
+  close(r.wake[1]);
+  g_repl = nullptr;
+  return 0;
+}
+
+}  // namespace arbor::controller

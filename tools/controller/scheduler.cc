@@ -1,0 +1,154 @@
+#include "scheduler.h"
+
+#include "format.h"
+
+namespace arbor::controller {
+namespace {
+
+// Enough to amortise a round trip, small enough that a batch stays well inside one deadline.
+constexpr std::size_t kMaxBatch = 256;
+
+bool IsBarrier(CommandKind k) {
+  return k == CommandKind::kCreate || k == CommandKind::kRemove || k == CommandKind::kPingAll;
+}
+
+Op OpFor(const Command& c) {
+  switch (c.kind) {
+    case CommandKind::kPing: return {"ping", {}};
+    case CommandKind::kInfo: return {"arbor.info", {}};
+    default: return {c.verb, c.args};
+  }
+}
+
+std::string Line(const Command& c, const Status& route, const OpResult* op) {
+  return c.kind == CommandKind::kPing ? FormatPing(c.id, route, op) : FormatVerb(c.id, route, op);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(Deployment& deployment, const VerbCatalog& verbs)
+    : deployment_(deployment), verbs_(verbs) {}
+
+Scheduler::~Scheduler() { Drain(); }
+
+void Scheduler::Submit(Command command, Done done) {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    Job job{std::move(command), std::move(done)};
+    if (IsBarrier(job.command.kind)) {
+      Segment s;
+      s.barrier = true;
+      s.barrier_job = std::move(job);
+      segments_.push_back(std::move(s));
+    } else {
+      if (segments_.empty() || segments_.back().barrier) segments_.emplace_back();
+      Segment& s = segments_.back();
+      s.queues[job.command.id].push_back(std::move(job));
+      ++s.queued;
+    }
+    Pump(actions);
+  }
+  for (auto& a : actions) a();
+}
+
+void Scheduler::Drain() {
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [&] { return segments_.empty() && in_flight_ == 0; });
+}
+
+// Starts whatever may start now. Runs under mu_; what it starts is returned in `actions` and
+// run after the lock is released, because a send can complete inline.
+void Scheduler::Pump(Actions& actions) {
+  while (!segments_.empty()) {
+    Segment& head = segments_.front();
+    if (head.barrier) {
+      if (barrier_running_ || in_flight_ > 0) return;
+      barrier_running_ = true;
+      ++in_flight_;
+      Job job = std::move(head.barrier_job);
+      actions.push_back([this, job = std::move(job)]() mutable {
+        barrier_worker_.Post([this, job = std::move(job)] {
+          job.done(RunBarrier(job.command));
+          FinishBarrier();
+        });
+      });
+      return;
+    }
+    for (auto& [target, queue] : head.queues) {
+      if (!queue.empty() && !busy_.count(target)) StartBatch(target, head, actions);
+    }
+    if (head.queued > 0 || in_flight_ > 0) return;
+    segments_.pop_front();
+  }
+  idle_cv_.notify_all();
+}
+
+void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
+  std::deque<Job>& queue = segment.queues[target];
+  std::size_t n = std::min(queue.size(), kMaxBatch);
+  auto jobs = std::make_shared<std::vector<Job>>();
+  for (std::size_t i = 0; i < n; ++i) {
+    jobs->push_back(std::move(queue.front()));
+    queue.pop_front();
+  }
+  segment.queued -= n;
+  busy_.insert(target);
+  ++in_flight_;
+  actions.push_back([this, target, jobs] {
+    if (!deployment_.Contains(target)) {
+      for (Job& j : *jobs) {
+        j.done(j.command.kind == CommandKind::kPing ? "Error: Not found" : FormatNotFoundVerb(target));
+      }
+      return FinishBatch(target);
+    }
+    std::vector<Op> ops;
+    for (const Job& j : *jobs) ops.push_back(OpFor(j.command));
+    deployment_.Send(target, std::move(ops), [this, target, jobs](Result<Reply> r) {
+      for (std::size_t i = 0; i < jobs->size(); ++i) {
+        Job& j = (*jobs)[i];
+        if (!r.ok()) {
+          j.done(Line(j.command, r.status(), nullptr));
+        } else {
+          const OpResult* op = i < r->results.size() ? &r->results[i] : nullptr;
+          j.done(Line(j.command, r->route, op));
+        }
+      }
+      FinishBatch(target);
+    });
+  });
+}
+
+void Scheduler::FinishBatch(NodeId target) {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    busy_.erase(target);
+    --in_flight_;
+    Pump(actions);
+  }
+  for (auto& a : actions) a();
+}
+
+void Scheduler::FinishBarrier() {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    barrier_running_ = false;
+    --in_flight_;
+    segments_.pop_front();
+    Pump(actions);
+  }
+  for (auto& a : actions) a();
+}
+
+std::string Scheduler::RunBarrier(const Command& c) {
+  switch (c.kind) {
+    case CommandKind::kCreate: return FormatCreate(deployment_.Create(c.id));
+    case CommandKind::kRemove: return FormatRemove(deployment_.Remove(c.id));
+    case CommandKind::kPingAll: return FormatPingAll(deployment_.Unreachable());
+    default: return "Error: internal: not a tree command";
+  }
+}
+
+}  // namespace arbor::controller

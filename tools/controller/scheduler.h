@@ -1,0 +1,72 @@
+// Scheduler: decides when each command runs, so that many run at once and none runs too early.
+//
+// The rules, which are what a user of a REPL or a script expects:
+//  - Commands to different nodes run concurrently; a hung node delays only its own commands.
+//  - Commands to the same node run in the order given. While one batch to a node is in
+//    flight, later commands to it queue; when it returns, everything queued goes as one
+//    message (the node runs the operations in order), so a stream of commands to one node
+//    costs about one round trip per batch rather than per command.
+//  - create, remove and pingall change or read the whole tree: each waits for every earlier
+//    command to finish, and every later command waits for it.
+//
+// Each command's result line is passed to its `done` callback, on whatever thread finishes it;
+// the front end orders output. Thread-safety: Submit() and Drain() from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "command.h"
+#include "deployment.h"
+#include "worker_pool.h"
+
+namespace arbor::controller {
+
+class Scheduler {
+ public:
+  using Done = std::function<void(std::string line)>;
+
+  Scheduler(Deployment& deployment, const VerbCatalog& verbs);
+  ~Scheduler();
+
+  void Submit(Command command, Done done);
+  // Blocks until every submitted command has finished.
+  void Drain();
+
+ private:
+  struct Job {
+    Command command;
+    Done done;
+  };
+  // Either one barrier command, or any number of per-node commands between two barriers.
+  struct Segment {
+    bool barrier = false;
+    Job barrier_job;
+    std::map<NodeId, std::deque<Job>> queues;
+    std::size_t queued = 0;
+  };
+  using Actions = std::vector<std::function<void()>>;
+
+  void Pump(Actions& actions);
+  void StartBatch(NodeId target, Segment& segment, Actions& actions);
+  void FinishBatch(NodeId target);
+  void FinishBarrier();
+  std::string RunBarrier(const Command& command);
+
+  Deployment& deployment_;
+  const VerbCatalog& verbs_;
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::deque<Segment> segments_;
+  std::set<NodeId> busy_;  // nodes with a batch in flight
+  int in_flight_ = 0;
+  bool barrier_running_ = false;
+  WorkerPool barrier_worker_{1};  // create/remove block; they never run on an nng thread
+};
+
+}  // namespace arbor::controller
