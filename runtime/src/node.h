@@ -23,6 +23,7 @@
 #include "arbor/config.h"
 #include "arbor/plugin_loader.h"
 #include "dispatcher.h"
+#include "routing.h"
 #include "server.h"
 #include "worker_pool.h"
 
@@ -68,7 +69,8 @@ class Node {
   OpResult Spawn(NodeId child);
   OpResult Remove(NodeId child);
   OpResult Info();
-  int SideOf(NodeId target) const { return target < options_.id ? 0 : 1; }
+  // The child slot a target other than this node lives under: 0 left, 1 right.
+  int SideOf(NodeId target) const { return RouteStep(options_.id, target) == Route::kLeft ? 0 : 1; }
   std::shared_ptr<NodeLink> LinkTo(int side, NodeId* child_id);
 
   NodeOptions options_;

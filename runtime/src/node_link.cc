@@ -30,6 +30,7 @@ nng_duration Ms(Deadline d) { return static_cast<nng_duration>(RemainingMs(d)); 
 Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const LinkOptions& o) {
   std::unique_ptr<NodeLink> link(new NodeLink());
   link->url_ = url;
+  link->max_message_bytes_ = o.max_message_bytes;
   auto what = [&](const char* step) { return fmt::format("{} {}", step, url); };
   if (int rv = nng_req0_open(&link->socket_); rv != 0) return FromNng(rv, what("open req for"));
   // Resend must be off before any context opens: contexts copy it. With it off, a call in
@@ -140,6 +141,12 @@ void NodeLink::CallAsync(nng_msg* request, Deadline deadline, Callback done) {
   if (closed_ || !connected()) {
     nng_msg_free(request);
     done(nullptr, Unavailable(fmt::format("no connection to {}", url_)));
+    return;
+  }
+  if (std::size_t n = nng_msg_len(request); n > max_message_bytes_) {
+    nng_msg_free(request);
+    done(nullptr, InvalidArgument(fmt::format("request of {} bytes exceeds max_message_bytes ({})",
+                                              n, max_message_bytes_)));
     return;
   }
   Slot* slot = Acquire();

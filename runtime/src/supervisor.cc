@@ -51,10 +51,18 @@ void Supervisor::OnChildExit(std::function<void(pid_t, int)> handler) {
 }
 
 bool Supervisor::WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mu_);
-  bool done = exited_cv_.wait_for(lock, timeout, [&] { return exited_.count(pid) > 0; });
-  if (done) exited_.erase(pid);
-  return done;
+  for (;;) {
+    if (exited_.erase(pid) > 0) return true;
+    // Reap it here too: Run() may have returned already (a node stopping its children on the
+    // way out), and then nobody else would.
+    int status = 0;
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == pid || (got < 0 && errno == ECHILD)) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    exited_cv_.wait_for(lock, std::chrono::milliseconds(5));
+  }
 }
 
 void Supervisor::Reap() {

@@ -20,6 +20,12 @@ Op OpFor(const Command& c) {
   }
 }
 
+std::size_t ApproxEncodedSize(const Command& c) {
+  std::size_t n = 8 + c.verb.size();
+  for (const std::string& a : c.args) n += 4 + a.size();
+  return n;
+}
+
 std::string Line(const Command& c, const Status& route, const OpResult* op) {
   return c.kind == CommandKind::kPing ? FormatPing(c.id, route, op) : FormatVerb(c.id, route, op);
 }
@@ -86,12 +92,19 @@ void Scheduler::Pump(Actions& actions) {
 
 void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
   std::deque<Job>& queue = segment.queues[target];
-  std::size_t n = std::min(queue.size(), kMaxBatch);
+  // A batch stays under half the message limit, so commands that fit alone also fit together;
+  // a single command too large for any message still goes alone and gets its own error.
+  const std::size_t byte_budget = deployment_.config().max_message_bytes / 2;
+  std::size_t bytes = 0;
   auto jobs = std::make_shared<std::vector<Job>>();
-  for (std::size_t i = 0; i < n; ++i) {
+  while (!queue.empty() && jobs->size() < kMaxBatch) {
+    std::size_t size = ApproxEncodedSize(queue.front().command);
+    if (!jobs->empty() && bytes + size > byte_budget) break;
+    bytes += size;
     jobs->push_back(std::move(queue.front()));
     queue.pop_front();
   }
+  std::size_t n = jobs->size();
   segment.queued -= n;
   busy_.insert(target);
   ++in_flight_;

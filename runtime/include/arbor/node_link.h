@@ -53,6 +53,8 @@ class NodeLink {
   bool WaitConnected(Deadline deadline) const;
 
   // Sends `request` (ownership passes to the link in every case) and calls `done` once.
+  // A request larger than max_message_bytes fails with kInvalidArgument without being sent:
+  // the peer would drop the connection rather than read it.
   // `done` may run before CallAsync returns, when the call fails at once.
   void CallAsync(nng_msg* request, Deadline deadline, Callback done);
 
@@ -73,6 +75,7 @@ class NodeLink {
   static void OnAbortAio(void* arg);
 
   std::string url_;
+  std::size_t max_message_bytes_ = 0;
   nng_socket socket_ = NNG_SOCKET_INITIALIZER;
   nng_aio* abort_aio_ = nullptr;  // runs the disconnect sweep outside the socket lock
   std::atomic<int> pipes_{0};

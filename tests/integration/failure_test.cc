@@ -1,0 +1,95 @@
+// kill -9 of nodes: ancestors keep working, the dead subtree is reported exactly, and the
+// answer comes from connection loss, not from a deadline.
+#include <signal.h>
+
+#include <thread>
+
+#include "processes.h"
+#include "tree_helpers.h"
+
+using namespace arbor::testing;
+
+TEST_CASE("kill -9 of an inner node: ancestors answer, the subtree is unavailable") {
+  ControllerProcess c({"--config", TestConfig("fast.yaml")});
+  auto pids = CreateAll(c, {50, 30, 70, 20, 40, 60, 80, 35});
+  CHECK(c.Command("exec 50 a 1") == "Ok:50");
+  REQUIRE(kill(pids[30], SIGKILL) == 0);
+  REQUIRE(WaitFor([&] { return !Alive(pids[30]); }, 5s));
+
+  CHECK(c.Command("exec 50 a") == "Ok:50: 1");  // the ancestor
+  CHECK(c.Command("ping 50") == "Ok: 1");
+  for (long id : {30, 20, 40, 35}) {
+    INFO("node " << id);
+    CHECK(c.Command("ping " + std::to_string(id)) == "Ok: 0");
+    CHECK(c.Command("exec " + std::to_string(id) + " x") ==
+          "Error:" + std::to_string(id) + ": Node is unavailable");
+  }
+  for (long id : {70, 60, 80}) {  // the other side of the tree is untouched
+    CHECK(c.Command("exec " + std::to_string(id) + " y 2") == "Ok:" + std::to_string(id));
+  }
+  CHECK(c.Command("pingall") == "Ok: 20;30;35;40");
+  CHECK(c.Command("ping 99") == "Error: Not found");
+  CHECK(c.Command("create 33") == "Error: Parent is unavailable");
+  CHECK(c.Command("create 90").rfind("Ok: ", 0) == 0);  // the live side still grows
+}
+
+TEST_CASE("kill -9 of a leaf and of the root") {
+  ControllerProcess c({"--config", TestConfig("fast.yaml")});
+  auto pids = CreateAll(c, {10, 5, 15});
+  REQUIRE(kill(pids[15], SIGKILL) == 0);
+  REQUIRE(WaitFor([&] { return !Alive(pids[15]); }, 5s));
+  CHECK(c.Command("pingall") == "Ok: 15");
+  REQUIRE(kill(pids[10], SIGKILL) == 0);
+  REQUIRE(WaitFor([&] { return !Alive(pids[10]); }, 5s));
+  CHECK(c.Command("ping 10") == "Ok: 0");
+  CHECK(c.Command("exec 5 x") == "Error:5: Node is unavailable");
+  CHECK(c.Command("pingall") == "Ok: 5;10;15");
+}
+
+// The deadline here is 60 s and every read gives up after 10 s: an answer can only arrive
+// through connection-loss detection (pipe tracking and ECONNRESET), never by timing out.
+TEST_CASE("a killed node is reported through connection loss, not the deadline") {
+  ControllerProcess c({"--config", TestConfig("long_deadline.yaml")});
+  auto pids = CreateAll(c, {10, 5, 3});
+
+  SECTION("new requests after the kill") {
+    REQUIRE(kill(pids[5], SIGKILL) == 0);
+    REQUIRE(WaitFor([&] { return !Alive(pids[5]); }, 5s));
+    CHECK(c.Command("ping 5", 10s) == "Ok: 0");
+    CHECK(c.Command("exec 3 x", 10s) == "Error:3: Node is unavailable");
+  }
+  SECTION("a request in flight when the node dies") {
+    c.Send("sleep 5 30000");  // the handler holds the request for 30 s
+    std::this_thread::sleep_for(200ms);
+    REQUIRE(kill(pids[5], SIGKILL) == 0);
+    CHECK(c.ReadLine(10s) == "Error:5: Node is unavailable");
+    CHECK(c.Command("exec 10 still 1", 10s) == "Ok:10");
+  }
+}
+
+TEST_CASE("every node of a 15-node tree killed in turn leaves its ancestors working") {
+  std::vector<long> order = {80, 40, 120, 20, 60, 100, 140, 10, 30, 50, 70, 90, 110, 130, 150};
+  for (long victim : {20L, 100L, 150L, 40L}) {
+    ControllerProcess c({"--config", TestConfig("fast.yaml")});
+    auto pids = CreateAll(c, order);
+    REQUIRE(kill(pids[victim], SIGKILL) == 0);
+    REQUIRE(WaitFor([&] { return !Alive(pids[victim]); }, 5s));
+    // Walk down from the root to the victim: every node on the way must answer.
+    long at = 80, step = 40;
+    while (at != victim) {
+      INFO("ancestor " << at << " of " << victim);
+      CHECK(c.Command("exec " + std::to_string(at) + " k 1") == "Ok:" + std::to_string(at));
+      at = victim < at ? at - step : at + step;
+      step /= 2;
+    }
+    // In this balanced tree the victim's descendants sit less than 2*step away from it.
+    std::string expect;
+    for (long id : {10L, 20L, 30L, 40L, 50L, 60L, 70L, 80L, 90L, 100L, 110L, 120L, 130L, 140L, 150L}) {
+      if (id > victim - 2 * step && id < victim + 2 * step) {
+        expect += (expect.empty() ? "" : ";") + std::to_string(id);
+      }
+    }
+    INFO("victim " << victim);
+    CHECK(c.Command("pingall") == "Ok: " + expect);
+  }
+}

@@ -1,0 +1,73 @@
+// A hung node (SIGSTOP) costs one deadline for the commands sent to it, and nothing for the
+// commands to other nodes.
+#include <signal.h>
+
+#include "processes.h"
+#include "tree_helpers.h"
+
+using namespace arbor::testing;
+
+TEST_CASE("batch: a command to a stopped node ends at the deadline, then the node recovers") {
+  ControllerProcess c({"--config", TestConfig("fast.yaml")});  // deadline 500 ms
+  auto pids = CreateAll(c, {10, 5, 15, 3});
+  REQUIRE(kill(pids[5], SIGSTOP) == 0);
+  c.Send("exec 5 x\nexec 3 x\nexec 15 y 1\nexec 15 y\nping 5");
+  CHECK(c.ReadLine(10s) == "Error:5: Node is unavailable");
+  CHECK(c.ReadLine(10s) == "Error:3: Node is unavailable");  // below the stopped node
+  CHECK(c.ReadLine(10s) == "Ok:15");
+  CHECK(c.ReadLine(10s) == "Ok:15: 1");
+  CHECK(c.ReadLine(10s) == "Ok: 0");
+  CHECK(c.Command("pingall", 10s) == "Ok: 3;5");
+  REQUIRE(kill(pids[5], SIGCONT) == 0);
+  CHECK(c.Command("exec 5 x 9") == "Ok:5");
+  CHECK(c.Command("exec 3 x") == "Ok:3: 'x' not found");
+  CHECK(c.Command("pingall") == "Ok: -1");
+}
+
+// At a terminal, results print as they arrive, so the order of the lines proves that the
+// command to the healthy node did not wait for the hung one.
+TEST_CASE("repl: a hung node does not hold up commands to other nodes") {
+  ControllerProcess c({"--config", TestConfig("slow.yaml")}, ControllerProcess::Mode::kPty);
+  REQUIRE(c.ReadUntil("> ", 10s));
+  for (const char* id : {"10", "5", "15"}) {
+    c.Send(std::string("create ") + id);
+    REQUIRE(c.ReadUntil("Ok: ", 10s));
+  }
+  REQUIRE(c.ReadUntil("> ", 10s));
+  c.Send("info 5");
+  auto info = c.ReadUntil("Ok:5: pid=", 10s);
+  REQUIRE(info);
+  auto rest = c.ReadUntil(" ", 10s);
+  REQUIRE(rest);
+  pid_t five = static_cast<pid_t>(std::stol(*rest));
+  REQUIRE(kill(five, SIGSTOP) == 0);
+
+  c.Send("exec 5 x");   // hangs until the 5 s deadline
+  c.Send("exec 15 y 3");
+  c.Send("exec 15 y");
+  auto before = c.ReadUntil("Ok:15: 3", 10s);
+  REQUIRE(before);
+  CHECK(before->find("Node is unavailable") == std::string::npos);
+  auto late = c.ReadUntil("[exec 5 x] Error:5: Node is unavailable", 10s);
+  CHECK(late);
+  kill(five, SIGCONT);
+  c.Send("exit");
+  CHECK(c.Wait(10s));
+}
+
+TEST_CASE("repl: a slow handler does not block forwarding through its node") {
+  ControllerProcess c({"--config", TestConfig("slow.yaml")}, ControllerProcess::Mode::kPty);
+  REQUIRE(c.ReadUntil("> ", 10s));
+  for (const char* id : {"10", "5"}) {
+    c.Send(std::string("create ") + id);
+    REQUIRE(c.ReadUntil("Ok: ", 10s));
+  }
+  c.Send("sleep 10 3000");  // node 10 is busy in a blocking handler for 3 s
+  c.Send("exec 5 z 1");     // routed through node 10
+  auto through = c.ReadUntil("Ok:5", 10s);
+  REQUIRE(through);
+  CHECK(through->find("slept") == std::string::npos);
+  CHECK(c.ReadUntil("Ok:10: slept", 10s));
+  c.Send("exit");
+  CHECK(c.Wait(10s));
+}

@@ -1,0 +1,78 @@
+// No orphans: node processes never outlive their controller, and a subtree cut off from the
+// tree exits after its grace period.
+#include <signal.h>
+
+#include "processes.h"
+#include "tree_helpers.h"
+
+using namespace arbor::testing;
+
+namespace {
+std::vector<pid_t> Values(const std::map<long, pid_t>& m) {
+  std::vector<pid_t> v;
+  for (auto [k, p] : m) v.push_back(p);
+  return v;
+}
+bool NoneAlive(const std::vector<pid_t>& pids) {
+  for (pid_t p : pids) {
+    if (Alive(p)) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("kill -9 of the controller takes every node down") {
+  ControllerProcess c;
+  auto pids = Values(CreateAll(c, {50, 30, 70, 20, 40, 60, 80}));
+  REQUIRE(NodesOfSession(c.session_marker()).size() == 7);
+  c.Kill(SIGKILL);
+  REQUIRE(c.Wait(5s));
+  // The lifeline pipe closes with the controller; every node watches it. The SPEC bound is
+  // one second; the check allows more so that a loaded CI machine does not fail it.
+  CHECK(WaitFor([&] { return NoneAlive(pids); }, 3s));
+  CHECK(NodesOfSession(c.session_marker()).empty());
+}
+
+TEST_CASE("kill -9 of the controller also takes down nodes cut off under a dead node") {
+  ControllerProcess c({"--config", TestConfig("long_deadline.yaml")});
+  auto pids = CreateAll(c, {50, 30, 20, 10});
+  REQUIRE(kill(pids[30], SIGKILL) == 0);
+  c.Kill(SIGKILL);
+  CHECK(WaitFor([&] { return NoneAlive(Values(pids)); }, 3s));
+}
+
+TEST_CASE("exit, quit and end of input stop every node") {
+  for (const char* how : {"exit", "quit", ""}) {
+    INFO("ending with '" << how << "'");
+    ControllerProcess c;
+    auto pids = Values(CreateAll(c, {2, 1, 3}));
+    if (*how) c.Send(how);
+    c.CloseInput();
+    auto st = c.Wait(10s);
+    REQUIRE(st);
+    CHECK(WIFEXITED(*st));
+    CHECK(WaitFor([&] { return NoneAlive(pids); }, 3s));
+  }
+}
+
+TEST_CASE("SIGTERM to the controller stops every node") {
+  ControllerProcess c;
+  auto pids = Values(CreateAll(c, {2, 1, 3}));
+  c.Kill(SIGTERM);
+  REQUIRE(c.Wait(10s));
+  CHECK(WaitFor([&] { return NoneAlive(pids); }, 3s));
+}
+
+TEST_CASE("a subtree cut off by a dead node stays for its grace period, then exits") {
+  ControllerProcess c({"--config", TestConfig("fast.yaml")});  // grace 1000 ms
+  auto pids = CreateAll(c, {50, 30, 20, 40, 10});
+  REQUIRE(kill(pids[30], SIGKILL) == 0);
+  REQUIRE(WaitFor([&] { return !Alive(pids[30]); }, 5s));
+  // Kept alive for a while, so that a respawned parent could re-attach them...
+  CHECK(Alive(pids[20]));
+  CHECK(Alive(pids[40]));
+  // ...but not forever.
+  CHECK(WaitFor([&] { return NoneAlive({pids[20], pids[40], pids[10]}); }, 10s));
+  CHECK(Alive(pids[50]));
+  CHECK(c.Command("exec 50 a 1") == "Ok:50");
+}

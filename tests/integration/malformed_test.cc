@@ -1,0 +1,157 @@
+// Bad input of every kind gets one clear error line and loses nothing: not the controller, not
+// a node, not a stored value.
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include <fstream>
+
+#include "arbor/message.h"
+#include "processes.h"
+#include "tree_helpers.h"
+
+using namespace arbor::testing;
+
+TEST_CASE("malformed commands get one Error line each and change nothing") {
+  ControllerProcess c;
+  CreateAll(c, {10, 5});
+  CHECK(c.Command("exec 10 keep 42") == "Ok:10");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"create", "Error: usage: create <id> [parent]"},
+      {"create x", "Error: invalid node id 'x': ids are 64-bit integers"},
+      {"create 1.5", "Error: invalid node id '1.5': ids are 64-bit integers"},
+      {"create 99999999999999999999", "Error: invalid node id '99999999999999999999': ids are 64-bit integers"},
+      {"create 1 x", "Error: invalid parent id 'x': ids are 64-bit integers"},
+      {"create 1 2 3", "Error: usage: create <id> [parent]"},
+      {"remove", "Error: usage: remove <id>"},
+      {"ping", "Error: usage: ping <id>"},
+      {"ping 1 2", "Error: usage: ping <id>"},
+      {"pingall 3", "Error: usage: pingall"},
+      {"exec", "Error: usage: exec <id> <name> [value]"},
+      {"exec 10", "Error: usage: exec <id> <name> [value]"},
+      {"exec 10 a 1 2", "Error: usage: exec <id> <name> [value]"},
+      {"exec ten a", "Error: invalid node id 'ten': ids are 64-bit integers"},
+      {"exec 10 a-b 1", "Error:10: invalid name 'a-b': names are letters and digits only"},
+      {"exec 10 a 1.5", "Error:10: invalid value '1.5': not an integer"},
+      {"exec 10 a 9223372036854775808", "Error:10: invalid value '9223372036854775808': out of range for a 64-bit signed integer"},
+      {"exec 10 a -9223372036854775809", "Error:10: invalid value '-9223372036854775809': out of range for a 64-bit signed integer"},
+      {"frobnicate 10", "Error: unknown command 'frobnicate' (type 'help' for the list)"},
+      {"EXEC 10 a", "Error: unknown command 'EXEC' (type 'help' for the list)"},
+      {"\x01\x02\xff garbage", "Error: unknown command '\x01\x02\xff' (type 'help' for the list)"},
+  };
+  for (const auto& [line, expect] : cases) {
+    INFO("input: " << line);
+    CHECK(c.Command(line) == expect);
+  }
+  // A huge line: one error, no crash, no split into several commands.
+  CHECK(c.Command("exec 10 " + std::string(1 << 20, 'a') + " 1").rfind("Error:10: ", 0) == 0);
+  // Blank lines and comments print nothing; the next command answers normally.
+  c.Send("");
+  c.Send("   ");
+  c.Send("# a comment");
+  CHECK(c.Command("exec 10 keep") == "Ok:10: 42");
+  CHECK(c.Command("exec 10 a 9223372036854775807") == "Ok:10");
+  CHECK(c.Command("exec 10 a") == "Ok:10: 9223372036854775807");
+  CHECK(c.Command("pingall") == "Ok: -1");
+}
+
+namespace {
+
+// Finds the session of a node from its command line, to reach its endpoint directly.
+std::string SessionOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  std::string cur;
+  for (char ch : cmd) {
+    if (ch == '\0') {
+      args.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--session") return args[i + 1];
+  }
+  return "";
+}
+
+// One raw request/reply exchange with a node, bypassing the controller.
+std::optional<std::string> RawExchange(const std::string& url, const std::string& bytes) {
+  nng_socket s;
+  REQUIRE(nng_req0_open(&s) == 0);
+  nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 3000);
+  nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
+  REQUIRE(nng_dial(s, url.c_str(), nullptr, 0) == 0);
+  std::optional<std::string> out;
+  if (nng_send(s, const_cast<char*>(bytes.data()), bytes.size(), 0) == 0) {
+    char* buf = nullptr;
+    size_t len = 0;
+    if (nng_recv(s, &buf, &len, NNG_FLAG_ALLOC) == 0) {
+      out = std::string(buf, len);
+      nng_free(buf, len);
+    }
+  }
+  nng_close(s);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("garbage on the wire gets an error reply and the node keeps serving") {
+  ControllerProcess c;
+  auto pids = CreateAll(c, {10, 5});
+  CHECK(c.Command("exec 5 keep 1") == "Ok:5");
+  std::string url = "abstract://arbor/" + SessionOf(pids[10]) + "/10";
+
+  arbor::Request good;
+  good.id = 77;
+  good.target = 5;
+  good.budget_ms = 1000;
+  good.ops.push_back({"exec", {"keep"}});
+  std::string encoded = arbor::EncodeRequest(good);
+
+  std::vector<std::string> garbage = {
+      "", "x", std::string(100, '\xff'), encoded.substr(0, encoded.size() - 1), encoded + "tail",
+      arbor::EncodeReply(arbor::Reply{})};
+  for (const std::string& g : garbage) {
+    auto reply = RawExchange(url, g);
+    REQUIRE(reply);
+    auto decoded = arbor::DecodeReply({reinterpret_cast<const std::uint8_t*>(reply->data()), reply->size()});
+    REQUIRE(decoded.ok());
+    CHECK(decoded->route.code() == arbor::Code::kInvalidArgument);
+    CHECK(decoded->route.message().find("malformed") != std::string::npos);
+  }
+  // A well-formed request sent directly is routed like any other (through 10 to 5).
+  auto reply = RawExchange(url, encoded);
+  REQUIRE(reply);
+  auto decoded = arbor::DecodeReply({reinterpret_cast<const std::uint8_t*>(reply->data()), reply->size()});
+  REQUIRE(decoded.ok());
+  REQUIRE(decoded->results.size() == 1);
+  CHECK(decoded->results[0].text == "1");
+  // An oversized message is dropped by the transport, never allocated; the node survives.
+  RawExchange(url, std::string(2 << 20, 'z'));
+  CHECK(Alive(pids[10]));
+  CHECK(c.Command("exec 5 keep") == "Ok:5: 1");
+  CHECK(c.Command("pingall") == "Ok: -1");
+}
+
+TEST_CASE("a bad config file is refused with file, line and column") {
+  struct Case {
+    std::string file, expect;
+  };
+  for (const Case& k : {Case{"bad_unknown_key.yaml", "bad_unknown_key.yaml:5:3: unknown key 'requets_ms'"},
+                        Case{"bad_duplicate_key.yaml", "bad_duplicate_key.yaml:4:1: duplicate key 'timeouts'"}}) {
+    INFO(k.file);
+    ControllerProcess c({"--config", TestConfig(k.file)});
+    auto st = c.Wait(10s);
+    REQUIRE(st);
+    CHECK(WEXITSTATUS(*st) == 2);
+    CHECK(c.Stderr().find(k.expect) != std::string::npos);
+  }
+  ControllerProcess missing({"--config", "/nonexistent/arbor.yaml"});
+  auto st = missing.Wait(10s);
+  REQUIRE(st);
+  CHECK(WEXITSTATUS(*st) != 0);
+  CHECK(missing.Stderr().find("/nonexistent/arbor.yaml") != std::string::npos);
+}

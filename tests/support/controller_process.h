@@ -1,0 +1,58 @@
+// ControllerProcess: the real `arbor` binary, driven the way a script or a person drives it.
+//
+// Pipe mode (the default) gives batch mode: write a command, read its result line. Pty mode
+// gives the interactive REPL, for tests of what a person at a terminal sees. Every read has a
+// deadline, so a hung controller fails the test instead of hanging it. The destructor kills
+// the controller if it still runs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace arbor::testing {
+
+using namespace std::chrono_literals;
+
+std::string BinDir();
+std::string TestConfig(const std::string& name);  // tests/configs/<name>
+
+class ControllerProcess {
+ public:
+  enum class Mode { kPipe, kPty };
+  explicit ControllerProcess(std::vector<std::string> args = {}, Mode mode = Mode::kPipe);
+  ~ControllerProcess();
+
+  pid_t pid() const { return pid_; }
+  // "--session <pid>-": the marker on the command line of every node of this controller.
+  std::string session_marker() const;
+
+  void Send(const std::string& line);
+  // The next output line, or nullopt at EOF or after `timeout`.
+  std::optional<std::string> ReadLine(std::chrono::milliseconds timeout = 10s);
+  // Send + ReadLine; "<timeout>" when no line came.
+  std::string Command(const std::string& line, std::chrono::milliseconds timeout = 10s);
+  // Pty mode: reads until `needle` appears in the output; returns everything read so far.
+  std::optional<std::string> ReadUntil(const std::string& needle, std::chrono::milliseconds timeout);
+
+  void CloseInput();
+  // Exit status (as from waitpid), or nullopt if it did not exit within `timeout`.
+  std::optional<int> Wait(std::chrono::milliseconds timeout = 10s);
+  void Kill(int signal);
+  std::string Stderr() const;  // what it wrote to stderr so far
+
+ private:
+  bool Fill(std::chrono::steady_clock::time_point deadline);
+
+  pid_t pid_ = -1;
+  int in_ = -1;   // we write commands here
+  int out_ = -1;  // we read results here
+  std::string stderr_path_;
+  std::string buffer_;
+  std::optional<int> status_;
+};
+
+}  // namespace arbor::testing

@@ -1,0 +1,68 @@
+#include "processes.h"
+
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace arbor::testing {
+namespace {
+
+// The state letter and ppid from /proc/<pid>/stat; the command name may contain spaces, so
+// parse from the last ')'.
+bool ReadStat(pid_t pid, char* state, pid_t* ppid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = all.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(all.substr(close + 1));
+  rest >> *state >> *ppid;
+  return bool(rest);
+}
+
+}  // namespace
+
+bool Alive(pid_t pid) {
+  int status;
+  waitpid(pid, &status, WNOHANG);  // ours (we are a subreaper): collect it if it is a zombie
+  char state = 0;
+  pid_t ppid = 0;
+  if (!ReadStat(pid, &state, &ppid)) return false;
+  return state != 'Z' && state != 'X';
+}
+
+pid_t ParentOf(pid_t pid) {
+  char state = 0;
+  pid_t ppid = -1;
+  return ReadStat(pid, &state, &ppid) ? ppid : -1;
+}
+
+bool WaitFor(std::function<bool()> condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return condition();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::vector<pid_t> NodesOfSession(const std::string& session) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& c : cmd) c = c == '\0' ? ' ' : c;
+    pid_t pid = std::stoi(name);
+    if (cmd.find("arbor-node") != std::string::npos && cmd.find(session) != std::string::npos &&
+        Alive(pid)) {
+      out.push_back(pid);
+    }
+  }
+  return out;
+}
+
+}  // namespace arbor::testing

@@ -1,0 +1,23 @@
+// Process helpers for tests that check what really runs: is a pid alive, who is its parent,
+// and waiting for a condition with a deadline instead of sleeping a fixed time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace arbor::testing {
+
+// True while `pid` runs (a zombie counts as dead). Reaps it if it is our zombie.
+bool Alive(pid_t pid);
+// The parent pid from /proc, or -1.
+pid_t ParentOf(pid_t pid);
+// Polls `condition` every few ms until it holds or `timeout` passes; returns its last value.
+bool WaitFor(std::function<bool()> condition, std::chrono::milliseconds timeout);
+// Every running arbor-node process whose command line contains `session`.
+std::vector<pid_t> NodesOfSession(const std::string& session);
+
+}  // namespace arbor::testing
