@@ -1,6 +1,7 @@
 // A hung node (SIGSTOP) costs one deadline for the commands sent to it, and nothing for the
 // commands to other nodes.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include "processes.h"
 #include "tree_helpers.h"
@@ -70,4 +71,19 @@ TEST_CASE("repl: a slow handler does not block forwarding through its node") {
   CHECK(c.ReadUntil("Ok:10: slept", 10s));
   c.Send("exit");
   CHECK(c.Wait(10s));
+}
+
+TEST_CASE("repl: Ctrl-C clears the line and keeps the tree") {
+  ControllerProcess c({}, ControllerProcess::Mode::kPty);
+  REQUIRE(c.ReadUntil("> ", 10s));
+  c.Send("create 4");
+  REQUIRE(c.ReadUntil("Ok: ", 10s));
+  c.Kill(SIGINT);
+  REQUIRE(c.ReadUntil("^C", 10s));
+  c.Send("exec 4 still 1");
+  CHECK(c.ReadUntil("Ok:4", 10s));
+  c.Send("quit");
+  auto st = c.Wait(10s);
+  REQUIRE(st);
+  CHECK(WIFEXITED(*st));
 }

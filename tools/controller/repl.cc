@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -25,6 +26,13 @@ struct Repl {
   int wake[2] = {-1, -1};  // a self-pipe: result threads poke the input loop
 };
 Repl* g_repl = nullptr;
+int g_interrupt_fd = -1;  // write end of the wake pipe, for the signal handler
+
+// Ctrl-C at the prompt clears the line, as in a shell; it must not take the tree down.
+void OnInterrupt(int) {
+  char c = 'i';
+  [[maybe_unused]] ssize_t n = write(g_interrupt_fd, &c, 1);
+}
 
 void Print(const std::string& line) {
   std::fwrite(line.data(), 1, line.size(), stdout);
@@ -73,7 +81,14 @@ void OnLine(char* raw) {
 // had typed so far.
 void FlushResults(Repl& r) {
   char buf[64];
-  while (read(r.wake[0], buf, sizeof buf) > 0) {
+  bool interrupted = false;
+  for (ssize_t n; (n = read(r.wake[0], buf, sizeof buf)) > 0;) {
+    for (ssize_t i = 0; i < n; ++i) interrupted |= buf[i] == 'i';
+  }
+  if (interrupted) {
+    std::fputs("^C\n", stdout);
+    rl_replace_line("", 0);
+    rl_forced_update_display();
   }
   std::deque<std::pair<std::uint64_t, std::string>> ready;
   std::uint64_t newest;
@@ -105,6 +120,10 @@ int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOption
   r.verbs = &verbs;
   if (pipe2(r.wake, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
   g_repl = &r;
+  g_interrupt_fd = r.wake[1];
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigaction(SIGINT, &sa, nullptr);
   if (!options.history_file.empty()) read_history(options.history_file.c_str());
   std::fputs("arbor: type 'help' for commands, 'exit' or Ctrl-D to leave\n", stdout);
   rl_callback_handler_install("> ", OnLine);
