@@ -49,6 +49,7 @@ class Dictionary final : public arbor::Plugin {
 
  private:
   static arbor::Status CheckName(const std::string& name) {
+    if (name.empty()) return arbor::InvalidArgument("invalid name '': a name needs a character");
     for (char c : name) {
       bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
       if (!alnum) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -60,6 +61,8 @@ long long Integer(const YAML::Node& n, const std::string& what, long long lo, lo
   std::size_t used = 0;
   try {
     v = std::stoll(s, &used, 10);
+  } catch (const std::out_of_range&) {
+    Fail(n, fmt::format("'{}' must be between {} and {}", what, lo, hi));
   } catch (const std::exception&) {
     used = 0;
   }
@@ -143,16 +146,22 @@ void CheckEndpoint(const YAML::Mark& at, const Config& c) {
                    [&](const char* s) { return e.rfind(s, 0) == 0; })) {
     Fail(at, fmt::format("endpoint '{}' has no transport nng knows (abstract, ipc, tcp...)", e));
   }
-  if (e.find("{id}") == std::string::npos && e.find(":0") == std::string::npos) {
-    Fail(at, "endpoint must contain {id} (or use tcp port 0) so that nodes do not collide");
-  }
   auto p = e.find("://");
   std::string rest = e.substr(p + 3);
   bool network = e.rfind("tcp", 0) == 0 || e.rfind("ws", 0) == 0 || e.rfind("tls", 0) == 0;
+  std::string host = rest.substr(0, rest.find('/'));
+  std::string port;
+  if (auto colon = host.rfind(':'); colon != std::string::npos && host.back() != ']') {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  bool kernel_port = network && port == "0";
+  if (e.find("{id}") == std::string::npos && !kernel_port) {
+    Fail(at, "endpoint must contain {id} (or be tcp with port 0) so that nodes do not collide");
+  }
   if (network && !c.allow_remote) {
-    bool loop = rest.rfind("127.", 0) == 0 || rest.rfind("localhost:", 0) == 0 ||
-                rest.rfind("[::1]:", 0) == 0;
-    if (!loop) {
+    static const std::regex kLoopback(R"((127\.\d{1,3}\.\d{1,3}\.\d{1,3})|localhost|\[::1\])");
+    if (!std::regex_match(host, kLoopback)) {
       Fail(at, fmt::format("endpoint '{}' listens beyond loopback; set 'allow_remote: true' in "
                            "transport if that is intended", e));
     }
@@ -263,7 +272,8 @@ std::string Config::EndpointFor(std::string_view session, NodeId id) const {
 
 std::string ExpandOrigin(std::string_view path) {
   constexpr std::string_view kOrigin = "$ORIGIN";
-  if (path.substr(0, kOrigin.size()) != kOrigin) return std::string(path);
+  bool whole = path.size() == kOrigin.size() || path[kOrigin.size()] == '/';
+  if (path.substr(0, kOrigin.size()) != kOrigin || !whole) return std::string(path);
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   std::string dir = ec ? "." : exe.parent_path().string();

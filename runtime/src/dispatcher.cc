@@ -27,7 +27,8 @@ OpResult Dispatcher::Run(const Op& op) const {
   const VerbInfo& v = it->second.info;
   int argc = static_cast<int>(op.args.size());
   if (argc < v.min_args || argc > v.max_args) {
-    return {InvalidArgument(fmt::format("usage: {} <id> {}", v.name, v.usage)), {}};
+    std::string sep = v.usage.empty() ? "" : " ";
+    return {InvalidArgument(fmt::format("usage: {} <id>{}{}", v.name, sep, v.usage)), {}};
   }
   try {
     Result<std::string> r = it->second.plugin->Handle(Call{op.verb, op.args});

@@ -8,6 +8,8 @@
 // decoding the operations (see wire_header.h).
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "arbor/message.h"
 #include "wire_header.h"
 
@@ -177,6 +179,24 @@ Result<Reply> DecodeReply(std::span<const std::uint8_t> bytes) {
   if (r.error().empty() && !r.AtEnd()) r.Fail("trailing bytes");
   if (!r.error().empty()) return Malformed(r.error());
   return p;
+}
+
+Status CheckRequestLimits(const Request& q) {
+  if (q.ops.empty() || q.ops.size() > kMaxOpsPerRequest) {
+    return InvalidArgument(fmt::format("a request carries 1 to {} operations", kMaxOpsPerRequest));
+  }
+  for (const Op& op : q.ops) {
+    if (op.args.size() > kMaxArgsPerOp) {
+      return InvalidArgument(fmt::format("more than {} arguments", kMaxArgsPerOp));
+    }
+    for (const std::string& a : op.args) {
+      if (a.size() > kMaxStringBytes) {
+        return InvalidArgument(fmt::format("an argument of {} bytes is over the {}-byte limit",
+                                           a.size(), kMaxStringBytes));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Reply RouteFailure(std::uint64_t request_id, Status why) {

@@ -49,7 +49,11 @@ Status CheckVerbs(const std::string& path, const PluginDescriptor& d) {
   if (d.name == nullptr || d.create == nullptr) {
     return InvalidArgument(fmt::format("{}: descriptor has no name or no create function", path));
   }
+  std::set<std::string> seen;
   for (const VerbSpec& v : d.verbs) {
+    if (v.name != nullptr && !seen.insert(v.name).second) {
+      return InvalidArgument(fmt::format("{}: verb '{}' is declared twice", path, v.name));
+    }
     if (v.name == nullptr || !std::regex_match(v.name, kVerbName)) {
       return InvalidArgument(fmt::format("{}: bad verb name '{}'", path, v.name ? v.name : ""));
     }

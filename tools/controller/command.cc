@@ -47,6 +47,13 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
   c.text = std::string(line.substr(b, e - b + 1));
   const std::string& verb = w[0];
   std::size_t argc = w.size() - 1;
+  // Checked here, per command, so one oversized command cannot fail the batch it would share.
+  for (const std::string& word : w) {
+    if (word.size() > kMaxStringBytes) {
+      return InvalidArgument(fmt::format("an argument of {} bytes is over the {}-byte limit",
+                                         word.size(), kMaxStringBytes));
+    }
+  }
 
   auto with_id = [&](CommandKind kind, std::size_t min, std::size_t max,
                      std::string_view synopsis) -> Result<Command> {

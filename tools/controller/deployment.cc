@@ -181,6 +181,7 @@ void Deployment::Send(NodeId target, std::vector<Op> ops, Done done) {
   q.target = target;
   q.budget_ms = static_cast<std::uint32_t>(config_.request_ms);
   q.ops = std::move(ops);
+  if (Status s = CheckRequestLimits(q); !s.ok()) return done(std::move(s));
   std::string bytes = EncodeRequest(q);
   nng_msg* msg = nullptr;
   if (nng_msg_alloc(&msg, bytes.size()) != 0) return done(Internal("out of memory"));

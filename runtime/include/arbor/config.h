@@ -51,7 +51,8 @@ struct Config {
 
   // plugins:
   std::vector<std::string> plugin_path = {"$ORIGIN/../lib/arbor/plugins"};
-  std::vector<PluginSpec> plugins;  // loaded by every node without its own list
+  // Loaded by every node without its own list. The same as configs/default.yaml.
+  std::vector<PluginSpec> plugins = {{"dictionary", "", {}}, {"ping", "", {}}};
 
   std::vector<NodeSpec> nodes;  // created at start-up, in this order (the order shapes the BST)
   std::string data_dir;         // empty: none; "$ORIGIN" and "{session}" are expanded

@@ -61,6 +61,10 @@ std::string EncodeReply(const Reply& reply);
 Result<Request> DecodeRequest(std::span<const std::uint8_t> bytes);
 Result<Reply> DecodeReply(std::span<const std::uint8_t> bytes);
 
+// InvalidArgument when `request` breaks a limit DecodeRequest enforces (so the receiver would
+// call it malformed); checked by senders so the user gets the reason, not a protocol error.
+Status CheckRequestLimits(const Request& request);
+
 // A reply that says no operation of `request_id` ran, for `why`.
 Reply RouteFailure(std::uint64_t request_id, Status why);
 

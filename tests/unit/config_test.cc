@@ -1,0 +1,456 @@
+// Config loading: the embedded default, endpoint templates, and strict error reporting. Every
+// error must name the source, the line and the column ("test.yaml:3:3: ...").
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "arbor/config.h"
+
+namespace arbor {
+namespace {
+
+Result<Config> Load(const std::string& yaml) { return LoadConfigString(yaml, "test.yaml"); }
+
+// Loads `yaml`, which must fail, and returns the error message.
+std::string Error(const std::string& yaml) {
+  Result<Config> c = Load(yaml);
+  INFO("yaml:\n" << yaml);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().code() == Code::kInvalidArgument);
+  return c.status().message();
+}
+
+std::vector<std::string> Names(const std::vector<PluginSpec>& specs) {
+  std::vector<std::string> out;
+  for (const PluginSpec& s : specs) out.push_back(s.name);
+  return out;
+}
+
+TEST_CASE("config: the embedded default loads") {
+  Result<Config> c = LoadDefaultConfig();
+  REQUIRE(c.ok());
+  CHECK(c->source == "<embedded configs/default.yaml>");
+  CHECK(Names(c->plugins) == std::vector<std::string>{"dictionary", "ping"});
+  CHECK(c->plugin_path == std::vector<std::string>{"$ORIGIN/../lib/arbor/plugins"});
+  CHECK(c->endpoint == "abstract://arbor/{session}/{id}");
+  CHECK_FALSE(c->allow_remote);
+  CHECK(c->max_message_bytes == 1048576u);
+  CHECK(c->reconnect_min_ms == 10);
+  CHECK(c->reconnect_max_ms == 200);
+  CHECK(c->request_ms == 2000);
+  CHECK(c->start_ms == 5000);
+  CHECK(c->orphan_grace_ms == 3000);
+  CHECK(c->nodes.empty());
+  CHECK(c->log_level == "warn");
+  CHECK(Names(c->PluginsFor(12345)) == std::vector<std::string>{"dictionary", "ping"});
+}
+
+TEST_CASE("config: the default search path finds the real plugins from the build tree") {
+  // Test binaries live in build/bin, like arbor itself, so $ORIGIN/../lib/arbor/plugins is
+  // where the real plugins were built.
+  Result<Config> c = LoadDefaultConfig();
+  REQUIRE(c.ok());
+  for (const PluginSpec& spec : c->plugins) {
+    Result<std::string> path = LocatePlugin(*c, spec);
+    INFO(spec.name << ": " << path.status().ToString());
+    REQUIRE(path.ok());
+    CHECK(std::filesystem::equivalent(
+        *path, std::string(ARBOR_PLUGIN_DIR) + "/libarbor_" + spec.name + ".so"));
+  }
+}
+
+TEST_CASE("config: LocatePlugin reports where it looked") {
+  Result<Config> c = Load("plugins:\n  search_path: [/nonexistent/a, /nonexistent/b]\n");
+  REQUIRE(c.ok());
+  Result<std::string> path = LocatePlugin(*c, PluginSpec{"nosuch", "", {}});
+  REQUIRE_FALSE(path.ok());
+  CHECK(path.status().code() == Code::kNotFound);
+  CHECK_THAT(path.status().message(), Catch::Contains("libarbor_nosuch.so"));
+  CHECK_THAT(path.status().message(), Catch::Contains("/nonexistent/a/libarbor_nosuch.so"));
+  CHECK_THAT(path.status().message(), Catch::Contains("/nonexistent/b/libarbor_nosuch.so"));
+
+  Result<std::string> explicit_path =
+      LocatePlugin(*c, PluginSpec{"x", "/nonexistent/libx.so", {}});
+  REQUIRE_FALSE(explicit_path.ok());
+  CHECK(explicit_path.status().code() == Code::kNotFound);
+  CHECK_THAT(explicit_path.status().message(), Catch::Contains("/nonexistent/libx.so"));
+}
+
+TEST_CASE("config: an empty document is the built-in defaults") {
+  Result<Config> c = Load("");
+  REQUIRE(c.ok());
+  CHECK(c->endpoint == "abstract://arbor/{session}/{id}");
+  CHECK(c->request_ms == 2000);
+}
+
+TEST_CASE("config: EndpointFor fills in session and id") {
+  Result<Config> c = LoadDefaultConfig();
+  REQUIRE(c.ok());
+  CHECK(c->EndpointFor("s1", 7) == "abstract://arbor/s1/7");
+  CHECK(c->EndpointFor("abc", -3) == "abstract://arbor/abc/-3");
+  CHECK(c->EndpointFor("x", INT64_MIN) == "abstract://arbor/x/-9223372036854775808");
+
+  Result<Config> twice =
+      Load("transport:\n  endpoint: \"ipc:///tmp/{session}-{id}-{session}-{id}.sock\"\n");
+  REQUIRE(twice.ok());
+  CHECK(twice->EndpointFor("S", 42) == "ipc:///tmp/S-42-S-42.sock");
+}
+
+TEST_CASE("config: every key is read") {
+  Result<Config> c = Load(
+      "transport:\n"
+      "  endpoint: \"ipc:///tmp/t-{session}-{id}\"\n"
+      "  allow_remote: false\n"
+      "  max_message_bytes: 2048\n"
+      "  reconnect_min_ms: 5\n"
+      "  reconnect_max_ms: 50\n"
+      "timeouts:\n"
+      "  request_ms: 100\n"
+      "  start_ms: 200\n"
+      "  orphan_grace_ms: 0\n"
+      "plugins:\n"
+      "  search_path: [/a, /b]\n"
+      "  load: [dictionary]\n"
+      "nodes: [5, 3, 8]\n"
+      "data_dir: /tmp/data-{session}\n"
+      "log_level: debug\n");
+  REQUIRE(c.ok());
+  CHECK(c->source == "test.yaml");
+  CHECK(c->endpoint == "ipc:///tmp/t-{session}-{id}");
+  CHECK(c->max_message_bytes == 2048u);
+  CHECK(c->reconnect_min_ms == 5);
+  CHECK(c->reconnect_max_ms == 50);
+  CHECK(c->request_ms == 100);
+  CHECK(c->start_ms == 200);
+  CHECK(c->orphan_grace_ms == 0);
+  CHECK(c->plugin_path == std::vector<std::string>{"/a", "/b"});
+  CHECK(Names(c->plugins) == std::vector<std::string>{"dictionary"});
+  REQUIRE(c->nodes.size() == 3u);
+  CHECK(c->nodes[0].id == 5);
+  CHECK(c->nodes[1].id == 3);
+  CHECK(c->nodes[2].id == 8);
+  CHECK_FALSE(c->nodes[0].plugins.has_value());
+  CHECK(c->data_dir == "/tmp/data-{session}");
+  CHECK(c->log_level == "debug");
+}
+
+TEST_CASE("config: an unknown key names file, line and column") {
+  std::string m = Error(
+      "transport:\n"
+      "  endpoint: \"abstract://arbor/{session}/{id}\"\n"
+      "  bogus: 1\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:3:3: "));
+  CHECK_THAT(m, Catch::Contains("unknown key 'bogus'"));
+  CHECK_THAT(m, Catch::Contains("transport"));
+
+  std::string top = Error("timeouts:\n  request_ms: 10\nfrobnicate: true\n");
+  CHECK_THAT(top, Catch::StartsWith("test.yaml:3:1: "));
+  CHECK_THAT(top, Catch::Contains("unknown key 'frobnicate'"));
+}
+
+TEST_CASE("config: duplicate keys are refused at the second occurrence") {
+  SECTION("top level") {
+    std::string m = Error(
+        "timeouts:\n"
+        "  request_ms: 100\n"
+        "timeouts:\n"
+        "  start_ms: 100\n");
+    CHECK_THAT(m, Catch::StartsWith("test.yaml:3:1: "));
+    CHECK_THAT(m, Catch::Contains("duplicate key 'timeouts'"));
+  }
+  SECTION("nested") {
+    std::string m = Error(
+        "timeouts:\n"
+        "  request_ms: 100\n"
+        "  start_ms: 100\n"
+        "  request_ms: 200\n");
+    CHECK_THAT(m, Catch::StartsWith("test.yaml:4:3: "));
+    CHECK_THAT(m, Catch::Contains("duplicate key 'request_ms'"));
+  }
+  SECTION("plugin options") {
+    std::string m = Error(
+        "plugins:\n"
+        "  load:\n"
+        "    - name: dictionary\n"
+        "      options:\n"
+        "        a: 1\n"
+        "        a: 2\n");
+    CHECK_THAT(m, Catch::StartsWith("test.yaml:6:9: "));
+    CHECK_THAT(m, Catch::Contains("duplicate key 'a'"));
+  }
+}
+
+TEST_CASE("config: a wrong type names the key and its position") {
+  std::string m = Error("timeouts:\n  request_ms: abc\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:2:15: "));
+  CHECK_THAT(m, Catch::Contains("'request_ms' must be an integer"));
+
+  CHECK_THAT(Error("timeouts:\n  request_ms: 12abc\n"), Catch::Contains("must be an integer"));
+  CHECK_THAT(Error("timeouts:\n  request_ms: 1.5\n"), Catch::Contains("must be an integer"));
+  CHECK_THAT(Error("timeouts:\n  request_ms: [1]\n"), Catch::Contains("must be an integer"));
+  CHECK_THAT(Error("timeouts:\n  request_ms:\n"), Catch::Contains("must be an integer"));
+
+  std::string b = Error("transport:\n  allow_remote: maybe\n");
+  CHECK_THAT(b, Catch::StartsWith("test.yaml:2:17: "));
+  CHECK_THAT(b, Catch::Contains("'allow_remote' must be true or false"));
+
+  CHECK_THAT(Error("transport: 5\n"), Catch::Contains("'transport' must be a mapping"));
+  CHECK_THAT(Error("plugins:\n  search_path: /one/dir\n"),
+             Catch::Contains("'search_path' must be a sequence"));
+  CHECK_THAT(Error("plugins:\n  load: dictionary\n"),
+             Catch::Contains("the plugin list must be a sequence"));
+  CHECK_THAT(Error("nodes: 5\n"), Catch::Contains("'nodes' must be a sequence"));
+  CHECK_THAT(Error("log_level: loud\n"), Catch::Contains("log_level must be one of"));
+  CHECK_THAT(Error("- just\n- a list\n"), Catch::Contains("must be a mapping"));
+}
+
+TEST_CASE("config: out-of-range numbers are refused with the range") {
+  std::string m = Error("timeouts:\n  request_ms: 0\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:2:15: "));
+  CHECK_THAT(m, Catch::Contains("'request_ms' must be between 1 and 3600000"));
+
+  CHECK_THAT(Error("timeouts:\n  request_ms: 3600001\n"),
+             Catch::Contains("between 1 and 3600000"));
+  CHECK_THAT(Error("timeouts:\n  start_ms: -1\n"), Catch::Contains("'start_ms' must be between"));
+  CHECK_THAT(Error("timeouts:\n  orphan_grace_ms: -1\n"),
+             Catch::Contains("'orphan_grace_ms' must be between 0 and"));
+  CHECK_THAT(Error("transport:\n  max_message_bytes: 100\n"),
+             Catch::Contains("'max_message_bytes' must be between 1024 and"));
+  CHECK_THAT(Error("transport:\n  reconnect_min_ms: 0\n"),
+             Catch::Contains("'reconnect_min_ms' must be between 1 and"));
+
+  // The limits themselves are accepted.
+  Result<Config> edge = Load("timeouts:\n  request_ms: 1\n  orphan_grace_ms: 0\n");
+  REQUIRE(edge.ok());
+  CHECK(edge->request_ms == 1);
+  Result<Config> top = Load("timeouts:\n  request_ms: 3600000\n");
+  REQUIRE(top.ok());
+  CHECK(top->request_ms == 3600000);
+
+  CHECK_THAT(Error("transport:\n  reconnect_min_ms: 100\n  reconnect_max_ms: 50\n"),
+             Catch::Contains("reconnect_max_ms must not be smaller than reconnect_min_ms"));
+}
+
+TEST_CASE("config: a YAML syntax error names the line") {
+  // An unclosed flow sequence is noticed where the next token should close it.
+  std::string m = Error(
+      "timeouts:\n"
+      "  request_ms: 100\n"
+      "  start_ms: [1, 2\n"
+      "log_level: warn\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:4:"));
+  CHECK_THAT(m, Catch::Contains("end of sequence flow not found"));
+
+  std::string tab = Error("timeouts:\n  request_ms: 100\n\t start_ms: 5\n");
+  CHECK_THAT(tab, Catch::StartsWith("test.yaml:3:1: "));
+
+  std::string indent = Error("timeouts:\n  request_ms: 100\n start_ms: 5\n");
+  CHECK_THAT(indent, Catch::StartsWith("test.yaml:3:2: "));
+}
+
+TEST_CASE("config: endpoints beyond loopback need allow_remote") {
+  std::string m = Error("transport:\n  endpoint: \"tcp://0.0.0.0:0\"\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:2:13: "));
+  CHECK_THAT(m, Catch::Contains("allow_remote"));
+  CHECK_THAT(m, Catch::Contains("tcp://0.0.0.0:0"));
+
+  // allow_remote may come before or after the endpoint.
+  for (const char* yaml : {"transport:\n  endpoint: \"tcp://0.0.0.0:0\"\n  allow_remote: true\n",
+                           "transport:\n  allow_remote: true\n  endpoint: \"tcp://0.0.0.0:0\"\n"}) {
+    Result<Config> ok = Load(yaml);
+    INFO(yaml);
+    REQUIRE(ok.ok());
+    CHECK(ok->allow_remote);
+    CHECK(ok->endpoint == "tcp://0.0.0.0:0");
+  }
+
+  for (const char* loop : {"tcp://127.0.0.1:0", "tcp://localhost:0", "tcp://[::1]:0",
+                           "ws://127.0.0.1:0/{id}", "tcp://127.0.0.1:9{id}"}) {
+    Result<Config> c = Load(std::string("transport:\n  endpoint: \"") + loop + "\"\n");
+    INFO(loop << ": " << c.status().ToString());
+    REQUIRE(c.ok());
+    CHECK(c->endpoint == loop);
+  }
+
+  for (const char* remote : {"tcp://10.1.2.3:0", "tcp://:0", "tcp4://example.com:0",
+                             "ws://0.0.0.0:0/{id}", "tcp6://[::]:0"}) {
+    INFO(remote);
+    CHECK_THAT(Error(std::string("transport:\n  endpoint: \"") + remote + "\"\n"),
+               Catch::Contains("allow_remote"));
+  }
+}
+
+TEST_CASE("config: an endpoint without {id} is refused") {
+  std::string m = Error("transport:\n  endpoint: \"ipc:///tmp/arbor.sock\"\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:2:13: "));
+  CHECK_THAT(m, Catch::Contains("{id}"));
+
+  CHECK_THAT(Error("transport:\n  endpoint: \"abstract://arbor/{session}\"\n"),
+             Catch::Contains("{id}"));
+  CHECK_THAT(Error("transport:\n  endpoint: \"carrier-pigeon://{id}\"\n"),
+             Catch::Contains("no transport"));
+}
+
+TEST_CASE("config: nodes with a duplicate id are refused") {
+  std::string m = Error("nodes:\n  - 5\n  - 3\n  - 5\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:4:5: "));
+  CHECK_THAT(m, Catch::Contains("node 5 is listed twice"));
+
+  CHECK_THAT(Error("nodes:\n  - id: 7\n  - 7\n"), Catch::Contains("node 7 is listed twice"));
+  CHECK_THAT(Error("nodes:\n  - plugins: [ping]\n"), Catch::Contains("needs an id"));
+  CHECK_THAT(Error("nodes: [abc]\n"), Catch::Contains("must be an integer"));
+  CHECK_THAT(Error("plugins:\n  load: [ping, dictionary, ping]\n"),
+             Catch::Contains("plugin 'ping' is listed twice"));
+}
+
+TEST_CASE("config: node ids span the 64-bit range") {
+  Result<Config> c = Load("nodes: [-9223372036854775808, 9223372036854775807, 0]\n");
+  REQUIRE(c.ok());
+  REQUIRE(c->nodes.size() == 3u);
+  CHECK(c->nodes[0].id == INT64_MIN);
+  CHECK(c->nodes[1].id == INT64_MAX);
+  CHECK(c->nodes[2].id == 0);
+  CHECK_THAT(Error("nodes: [9223372036854775808]\n"), Catch::StartsWith("test.yaml:1:9: "));
+}
+
+TEST_CASE("config: a node entry may override the plugin list") {
+  Result<Config> c = Load(
+      "plugins:\n"
+      "  load: [dictionary, ping]\n"
+      "nodes:\n"
+      "  - 1\n"
+      "  - id: 2\n"
+      "    plugins: [ping]\n"
+      "  - id: 3\n"
+      "  - id: 4\n"
+      "    plugins: []\n");
+  REQUIRE(c.ok());
+  REQUIRE(c->nodes.size() == 4u);
+  CHECK_FALSE(c->nodes[0].plugins.has_value());
+  REQUIRE(c->nodes[1].plugins.has_value());
+  CHECK_FALSE(c->nodes[2].plugins.has_value());
+  REQUIRE(c->nodes[3].plugins.has_value());
+  CHECK(Names(c->PluginsFor(2)) == std::vector<std::string>{"ping"});
+  CHECK(Names(c->PluginsFor(1)) == std::vector<std::string>{"dictionary", "ping"});
+  CHECK(Names(c->PluginsFor(3)) == std::vector<std::string>{"dictionary", "ping"});
+  CHECK(c->PluginsFor(4).empty());
+  CHECK(Names(c->PluginsFor(99)) == std::vector<std::string>{"dictionary", "ping"});
+
+  CHECK_THAT(Error("nodes:\n  - id: 1\n    colour: red\n"), Catch::StartsWith("test.yaml:3:5: "));
+}
+
+TEST_CASE("config: a plugin entry may be a map with path and options") {
+  Result<Config> c = Load(
+      "plugins:\n"
+      "  load:\n"
+      "    - ping\n"
+      "    - name: dictionary\n"
+      "      path: /opt/x/libarbor_dictionary.so\n"
+      "      options:\n"
+      "        capacity: 100\n"
+      "        mode: fast\n");
+  REQUIRE(c.ok());
+  REQUIRE(c->plugins.size() == 2u);
+  CHECK(c->plugins[0].name == "ping");
+  CHECK(c->plugins[0].path.empty());
+  CHECK(c->plugins[0].options.empty());
+  CHECK(c->plugins[1].name == "dictionary");
+  CHECK(c->plugins[1].path == "/opt/x/libarbor_dictionary.so");
+  CHECK(c->plugins[1].options == std::map<std::string, std::string>{{"capacity", "100"},
+                                                                     {"mode", "fast"}});
+  // An explicit path is used as it is.
+  Result<std::string> located = LocatePlugin(*c, c->plugins[1]);
+  REQUIRE_FALSE(located.ok());
+  CHECK_THAT(located.status().message(), Catch::Contains("/opt/x/libarbor_dictionary.so"));
+
+  CHECK_THAT(Error("plugins:\n  load:\n    - path: /x.so\n"), Catch::Contains("needs a name"));
+  CHECK_THAT(Error("plugins:\n  load:\n    - name: a\n      options: [1]\n"),
+             Catch::Contains("'options' must be a mapping"));
+  CHECK_THAT(Error("plugins:\n  load:\n    - name: a\n      version: 2\n"),
+             Catch::StartsWith("test.yaml:4:7: "));
+}
+
+TEST_CASE("config: LoadConfigFile reads a file and names a missing one") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("arbor-config-test-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  fs::path missing = dir / "missing.yaml";
+  Result<Config> none = LoadConfigFile(missing.string());
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.status().code() == Code::kNotFound);
+  CHECK_THAT(none.status().message(), Catch::Contains(missing.string()));
+
+  fs::path good = dir / "good.yaml";
+  {
+    std::FILE* f = std::fopen(good.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs("timeouts:\n  request_ms: 321\n  what: 1\n", f);
+    std::fclose(f);
+  }
+  Result<Config> bad = LoadConfigFile(good.string());
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.status().message(), Catch::StartsWith(good.string() + ":3:3: "));
+  {
+    std::FILE* f = std::fopen(good.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs("timeouts:\n  request_ms: 321\n", f);
+    std::fclose(f);
+  }
+  Result<Config> c = LoadConfigFile(good.string());
+  REQUIRE(c.ok());
+  CHECK(c->request_ms == 321);
+  CHECK(c->source == good.string());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("config: ExpandOrigin uses the directory of the running binary") {
+  std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe");
+  std::string dir = exe.parent_path().string();
+  CHECK(ExpandOrigin("$ORIGIN/x") == dir + "/x");
+  CHECK_THAT(ExpandOrigin("$ORIGIN/x"), Catch::StartsWith(dir));
+  CHECK(ExpandOrigin("$ORIGIN") == dir);
+  CHECK(ExpandOrigin("/abs/$ORIGIN/x") == "/abs/$ORIGIN/x");
+  CHECK(ExpandOrigin("relative/x") == "relative/x");
+  CHECK(ExpandOrigin("") == "");
+}
+
+}  // namespace
+}  // namespace arbor
+
+// Regression tests for endpoint and path checks that once accepted what they should not.
+TEST_CASE("endpoint checks parse the host instead of matching prefixes") {
+  auto load = [](const std::string& endpoint) {
+    return arbor::LoadConfigString("transport:\n  endpoint: \"" + endpoint + "\"\n", "t.yaml");
+  };
+  CHECK_FALSE(load("tcp://127.evil.example.com:0").ok());
+  CHECK_FALSE(load("tcp://localhost.example.com:0").ok());
+  CHECK(load("tcp://127.0.0.1:0").ok());
+  CHECK(load("tcp://localhost:0").ok());
+  CHECK(load("tcp://[::1]:0").ok());
+  // ":0" somewhere in a local path is not a kernel-chosen port: {id} is still required.
+  CHECK_FALSE(load("ipc:///tmp/a:0b.sock").ok());
+  CHECK_FALSE(load("abstract://x:0").ok());
+  CHECK(load("ipc:///tmp/a:0b-{id}.sock").ok());
+}
+
+TEST_CASE("numbers too large for any integer get the range message") {
+  auto c = arbor::LoadConfigString("timeouts:\n  request_ms: 99999999999999999999\n", "t.yaml");
+  REQUIRE_FALSE(c.ok());
+  CHECK_THAT(c.status().message(), Catch::Contains("t.yaml:2:15") && Catch::Contains("must be between"));
+}
+
+TEST_CASE("$ORIGIN is replaced only as a whole path component") {
+  CHECK(arbor::ExpandOrigin("$ORIGINAL/x") == "$ORIGINAL/x");
+  CHECK(arbor::ExpandOrigin("$ORIGIN/x") != "$ORIGIN/x");
+}
+
+TEST_CASE("a config without a plugin list loads the default plugins") {
+  auto c = arbor::LoadConfigString("nodes: [1]\n", "t.yaml");
+  REQUIRE(c.ok());
+  REQUIRE(c->PluginsFor(1).size() == 2);
+  CHECK(c->PluginsFor(1)[0].name == "dictionary");
+  CHECK(c->PluginsFor(1)[1].name == "ping");
+}

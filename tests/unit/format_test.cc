@@ -1,0 +1,94 @@
+// Every result line the controller prints, exactly as SPEC.md spells it.
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "format.h"
+
+namespace arbor::controller {
+namespace {
+
+OpResult Ok(std::string text = "") { return {Status::Ok(), std::move(text)}; }
+OpResult Failed(Status s) { return {std::move(s), ""}; }
+
+TEST_CASE("format: plugin verb answers") {
+  OpResult empty = Ok();
+  OpResult five = Ok("5");
+  OpResult missing = Ok("'MyVar' not found");
+  CHECK(FormatVerb(10, Status::Ok(), &empty) == "Ok:10");
+  CHECK(FormatVerb(10, Status::Ok(), &five) == "Ok:10: 5");
+  CHECK(FormatVerb(10, Status::Ok(), &missing) == "Ok:10: 'MyVar' not found");
+  CHECK(FormatVerb(-3, Status::Ok(), &five) == "Ok:-3: 5");
+}
+
+TEST_CASE("format: plugin verb errors") {
+  CHECK(FormatNotFoundVerb(12) == "Error:12: Not found");
+  CHECK(FormatVerb(12, NotFound("no node 12 in the tree"), nullptr) == "Error:12: Not found");
+  CHECK(FormatVerb(5, Unavailable("node 5 did not answer in time"), nullptr) ==
+        "Error:5: Node is unavailable");
+  // The route status decides even when an op result is at hand.
+  OpResult five = Ok("5");
+  CHECK(FormatVerb(5, Unavailable("x"), &five) == "Error:5: Node is unavailable");
+
+  OpResult bad = Failed(InvalidArgument("invalid value 'abc': not an integer"));
+  CHECK(FormatVerb(5, Status::Ok(), &bad) == "Error:5: invalid value 'abc': not an integer");
+  OpResult unknown = Failed(UnknownVerb("node 5 serves no verb 'exec'"));
+  CHECK(FormatVerb(5, Status::Ok(), &unknown) == "Error:5: node 5 serves no verb 'exec'");
+  OpResult internal = Failed(Internal("plugin 'thrower' failed in 'boom': kaboom"));
+  CHECK(FormatVerb(5, Status::Ok(), &internal) ==
+        "Error:5: plugin 'thrower' failed in 'boom': kaboom");
+
+  CHECK(FormatVerb(5, Internal("transport broke"), nullptr) == "Error:5: transport broke");
+  CHECK_THAT(FormatVerb(5, Status::Ok(), nullptr), Catch::StartsWith("Error:5: "));
+}
+
+TEST_CASE("format: ping") {
+  OpResult ok = Ok();
+  CHECK(FormatPing(5, Status::Ok(), &ok) == "Ok: 1");
+  CHECK(FormatPing(5, Unavailable("dead"), nullptr) == "Ok: 0");
+  CHECK(FormatPing(5, Unavailable("dead"), &ok) == "Ok: 0");
+  CHECK(FormatPing(5, NotFound("gone"), nullptr) == "Ok: 0");
+  CHECK(FormatPing(5, Status::Ok(), nullptr) == "Ok: 0");
+
+  OpResult no_ping = Failed(UnknownVerb("node 5 serves no verb 'ping'"));
+  std::string m = FormatPing(5, Status::Ok(), &no_ping);
+  CHECK_THAT(m, Catch::StartsWith("Error: node 5 cannot be pinged"));
+  CHECK_THAT(m, Catch::Contains("ping plugin"));
+
+  OpResult broken = Failed(Internal("ping broke"));
+  CHECK(FormatPing(5, Status::Ok(), &broken) == "Error: ping broke");
+  CHECK(FormatPing(5, Internal("transport broke"), nullptr) == "Error: transport broke");
+}
+
+TEST_CASE("format: pingall") {
+  CHECK(FormatPingAll({}) == "Ok: -1");
+  CHECK(FormatPingAll({7}) == "Ok: 7");
+  CHECK(FormatPingAll({7, 10, 15}) == "Ok: 7;10;15");
+  CHECK(FormatPingAll({-2, 0}) == "Ok: -2;0");
+}
+
+TEST_CASE("format: create") {
+  CHECK(FormatCreate(Result<pid_t>(4242)) == "Ok: 4242");
+  CHECK(FormatCreate(Result<pid_t>(AlreadyExists("node 5 exists"))) == "Error: Already exists");
+  CHECK(FormatCreate(Result<pid_t>(Unavailable("parent 3 is dead"))) ==
+        "Error: Parent is unavailable");
+  CHECK(FormatCreate(Result<pid_t>(Internal("fork failed: out of memory"))) ==
+        "Error: fork failed: out of memory");
+  CHECK(FormatCreate(Result<pid_t>(InvalidArgument("bad id"))) == "Error: bad id");
+}
+
+TEST_CASE("format: remove") {
+  CHECK(FormatRemove(Status::Ok()) == "Ok");
+  CHECK(FormatRemove(NotFound("no node 9")) == "Error: Not found");
+  CHECK(FormatRemove(Unavailable("node 9 did not answer")) == "Error: Node is unavailable");
+  CHECK(FormatRemove(Internal("kill failed")) == "Error: kill failed");
+}
+
+TEST_CASE("format: error") {
+  CHECK(FormatError(InvalidArgument("usage: remove <id>")) == "Error: usage: remove <id>");
+  CHECK(FormatError(Internal("")) == "Error: ");
+}
+
+}  // namespace
+}  // namespace arbor::controller
