@@ -141,9 +141,10 @@ void Node::Forward(Server::Exchange* ex, nng_msg* msg, std::uint64_t request_id,
 }
 
 void Node::Execute(Server::Exchange* ex, Request request) {
-  bool blocking = false;
+  bool blocking = false, control = false;
   for (const Op& op : request.ops) {
-    if (op.verb.starts_with(kControlPrefix) || dispatcher_.Blocking(op)) blocking = true;
+    control |= op.verb.starts_with(kControlPrefix);
+    blocking |= dispatcher_.Blocking(op);
   }
   auto run = [this, ex, request = std::move(request)] {
     bool exit_after = false;
@@ -152,7 +153,9 @@ void Node::Execute(Server::Exchange* ex, Request request) {
     if (exit_after) after = [this] { supervisor_.Stop(); };
     server_->Reply(ex, EncodeReply(reply), std::move(after));
   };
-  if (blocking) {
+  if (control) {
+    control_worker_.Post(std::move(run));
+  } else if (blocking) {
     workers_.Post(std::move(run));
   } else {
     run();

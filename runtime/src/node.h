@@ -82,7 +82,8 @@ class Node {
   std::vector<std::string> plugin_names_;
   std::vector<Status> plugin_errors_;
   std::unique_ptr<Server> server_;
-  WorkerPool workers_{2};
+  WorkerPool workers_{2};         // blocking plugin verbs
+  WorkerPool control_worker_{1};  // spawn/remove/shutdown: never stuck behind slow handlers
 
   std::mutex children_mu_;
   std::array<ChildSlot, 2> children_;  // [0] left (smaller ids), [1] right

@@ -24,7 +24,7 @@ class OrderedOutput {
       wrote = true;
     }
     if (wrote) {
-      std::fflush(stdout);
+      if (std::fflush(stdout) != 0) closed_ = true;  // the reader went away (EPIPE)
       cv_.notify_all();
     }
   }
@@ -35,7 +35,11 @@ class OrderedOutput {
   }
   bool failed() {
     std::lock_guard lock(mu_);
-    return failed_;
+    return failed_ || closed_;
+  }
+  bool closed() {
+    std::lock_guard lock(mu_);
+    return closed_;
   }
 
  private:
@@ -44,6 +48,7 @@ class OrderedOutput {
   std::map<std::uint64_t, std::string> done_;
   std::uint64_t next_ = 0;
   bool failed_ = false;
+  bool closed_ = false;
 };
 
 // Read-ahead bound: memory stays small however long the script is.
@@ -54,7 +59,7 @@ constexpr std::uint64_t kMaxOutstanding = 16384;
 int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptions& options) {
   OrderedOutput out;
   std::uint64_t seq = 0;
-  for (std::string line; std::getline(std::cin, line);) {
+  for (std::string line; !out.closed() && std::getline(std::cin, line);) {
     auto parsed = ParseCommand(line, verbs);
     if (!parsed) continue;
     std::uint64_t mine = seq++;
