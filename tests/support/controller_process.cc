@@ -65,6 +65,14 @@ ControllerProcess::ControllerProcess(std::vector<std::string> args, Mode mode) {
   if (rv != 0) throw std::runtime_error(std::string("spawn arbor: ") + strerror(rv));
 }
 
+bool ControllerProcess::PtyAvailable() {
+  int master, slave;
+  if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) return false;
+  close(master);
+  close(slave);
+  return true;
+}
+
 ControllerProcess::~ControllerProcess() {
   if (!status_) {
     Kill(SIGKILL);

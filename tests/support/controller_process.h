@@ -24,6 +24,8 @@ class ControllerProcess {
  public:
   enum class Mode { kPipe, kPty };
   explicit ControllerProcess(std::vector<std::string> args = {}, Mode mode = Mode::kPipe);
+  // False where the machine offers no pseudo-terminals (a chroot without /dev/pts).
+  static bool PtyAvailable();
   ~ControllerProcess();
 
   pid_t pid() const { return pid_; }

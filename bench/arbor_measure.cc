@@ -1,0 +1,261 @@
+#include "arbor_measure.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "deployment.h"
+#include "scheduler.h"
+
+namespace arbor::bench {
+namespace {
+
+using controller::Command;
+using controller::CommandKind;
+using controller::Deployment;
+using controller::Scheduler;
+using controller::VerbCatalog;
+
+std::string NodeBinary() {
+  return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "arbor-node").string();
+}
+
+std::unique_ptr<Deployment> NewDeployment() {
+  Result<Config> c = LoadDefaultConfig();
+  if (!c.ok()) std::abort();
+  return std::make_unique<Deployment>(*c, "", NodeBinary());
+}
+
+void CreateOrDie(Deployment& d, NodeId id) {
+  Result<pid_t> r = d.Create(id);
+  if (!r.ok()) {
+    fmt::print(stderr, "create {}: {}\n", id, r.status().ToString());
+    std::exit(1);
+  }
+}
+
+Command MakeCommand(Op op, NodeId target, int i) {
+  Command c;
+  c.id = target;
+  if (op == Op::kPing) {
+    c.kind = CommandKind::kPing;
+    return c;
+  }
+  c.kind = CommandKind::kVerb;
+  c.verb = "exec";
+  c.args = {"k" + std::to_string(i % 64)};
+  if (op == Op::kSet) c.args.push_back(std::to_string(i));
+  return c;
+}
+
+bool Expected(Op op, NodeId target, const std::string& line) {
+  if (op == Op::kPing) return line == "Ok: 1";
+  return line.rfind(fmt::format("Ok:{}", target), 0) == 0;
+}
+
+// A closed loop: `inflight` commands outstanding, each completion submits the next.
+class Loop {
+ public:
+  Loop(int count, std::function<void(int, std::function<void(const std::string&)>)> submit)
+      : count_(count), submit_(std::move(submit)) {}
+
+  std::vector<double> Run(int inflight) {
+    samples_.reserve(count_);
+    const int first = std::min(inflight, count_);
+    {
+      std::lock_guard lock(mu_);
+      next_ = first;  // completions hand out the rest
+    }
+    for (int i = 0; i < first; ++i) Start(i);
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_ >= count_; });
+    return std::move(samples_);
+  }
+  int errors() const { return errors_; }
+  void Fail() { ++errors_; }
+
+ private:
+  void Start(int i) {
+    auto t0 = Clock::now();
+    submit_(i, [this, t0](const std::string&) { Finish(t0); });
+  }
+  void Finish(Clock::time_point t0) {
+    double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+    int mine = -1;
+    {
+      std::lock_guard lock(mu_);
+      samples_.push_back(us);
+      if (++done_ == count_) cv_.notify_one();
+      if (next_ < count_) mine = next_++;
+    }
+    if (mine >= 0) Start(mine);
+  }
+  int count_;
+  std::function<void(int, std::function<void(const std::string&)>)> submit_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<double> samples_;
+  int next_ = 0, done_ = 0;
+  std::atomic<int> errors_{0};
+};
+
+long StatusField(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
+  }
+  return -1;
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace
+
+Op ParseOp(const std::string& name) {
+  if (name == "get") return Op::kGet;
+  if (name == "set") return Op::kSet;
+  return Op::kPing;
+}
+
+Figures MeasureRoundTrip(int depth, Op op, int inflight, int count, bool coalesce) {
+  auto d = NewDeployment();
+  for (int id = 1; id <= depth; ++id) CreateOrDie(*d, id);
+  const NodeId target = depth;
+  VerbCatalog verbs;
+  Scheduler scheduler(*d, verbs);
+  Loop* loop_ptr = nullptr;
+  auto check = [&](bool ok, const std::string& line) {
+    // Every answer is checked; a benchmark of wrong answers measures nothing.
+    if (!ok && loop_ptr->errors() < 5) fmt::print(stderr, "unexpected answer: {}\n", line);
+    if (!ok) loop_ptr->Fail();
+  };
+  Loop loop(count, [&](int i, std::function<void(const std::string&)> done) {
+    Command c = MakeCommand(op, target, i);
+    if (coalesce) {
+      scheduler.Submit(std::move(c), [done, check, op, target](std::string line) {
+        check(Expected(op, target, line), line);
+        done(line);
+      });
+      return;
+    }
+    arbor::Op wire = op == Op::kPing ? arbor::Op{"ping", {}} : arbor::Op{"exec", c.args};
+    d->Send(target, {wire}, [done, check](Result<Reply> r) {
+      bool ok = r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok();
+      check(ok, ok ? "" : (r.ok() ? r->route.ToString() : r.status().ToString()));
+      done("");
+    });
+  });
+  loop_ptr = &loop;
+  // Warm-up: connections, caches and the scheduler's maps.
+  { Loop warm(std::min(count, 200), [&](int i, std::function<void(const std::string&)> done) {
+      scheduler.Submit(MakeCommand(op, target, i), [done](std::string l) { done(l); });
+    });
+    warm.Run(1);
+  }
+  auto start = Clock::now();
+  std::vector<double> samples = loop.Run(inflight);
+  Figures f = Summarise(std::move(samples), Clock::now() - start);
+  if (loop.errors() > 0) {
+    fmt::print(stderr, "{} wrong answers\n", loop.errors());
+    std::exit(1);
+  }
+  return f;
+}
+
+void MeasureFailure(int repeats) {
+  for (int r = 0; r < repeats; ++r) {
+    auto d = NewDeployment();
+    for (NodeId id : {10, 5, 15, 3}) CreateOrDie(*d, id);
+    VerbCatalog verbs;
+    Scheduler scheduler(*d, verbs);
+    auto run = [&](Command c) {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::string out;
+      bool done = false;
+      scheduler.Submit(std::move(c), [&](std::string line) {
+        std::lock_guard lock(mu);
+        out = line;
+        done = true;
+        cv.notify_one();
+      });
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return done; });
+      return out;
+    };
+    Command ping5;
+    ping5.kind = CommandKind::kPing;
+    ping5.id = 5;
+    // kill -9, then ping at once: the answer must come from connection loss.
+    auto t0 = Clock::now();
+    kill(*d->PidOf(5), SIGKILL);
+    std::string killed = run(ping5);
+    double kill_ms = Ms(Clock::now() - t0);
+    // SIGSTOP 15, send to it, and 1 ms later to the healthy root.
+    kill(*d->PidOf(15), SIGSTOP);
+    std::atomic<double> stopped_ms{0}, healthy_ms{0};
+    std::string stopped_answer;
+    std::thread hung([&] {
+      auto s0 = Clock::now();
+      stopped_answer = run(MakeCommand(Op::kGet, 15, 0));
+      stopped_ms = Ms(Clock::now() - s0);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    auto h0 = Clock::now();
+    run(MakeCommand(Op::kGet, 10, 0));
+    healthy_ms = Ms(Clock::now() - h0);
+    hung.join();
+    kill(*d->PidOf(15), SIGCONT);
+    EmitRaw("failure", {{"kill_to_ping_ms", fmt::format("{:.2f}", kill_ms)},
+                        {"ping_answer", fmt::format("\"{}\"", killed)},
+                        {"stopped_command_ms", fmt::format("{:.1f}", stopped_ms.load())},
+                        {"stopped_answer", fmt::format("\"{}\"", stopped_answer)},
+                        {"deadline_ms", std::to_string(d->config().request_ms)},
+                        {"healthy_meanwhile_ms", fmt::format("{:.2f}", healthy_ms.load())}});
+  }
+}
+
+void MeasureScale(int nodes, unsigned seed) {
+  auto d = NewDeployment();
+  std::mt19937_64 rng(seed);
+  std::set<NodeId> ids;
+  std::vector<NodeId> order;
+  while (static_cast<int>(order.size()) < nodes) {
+    NodeId id = static_cast<NodeId>(rng() % 1000000);
+    if (ids.insert(id).second) order.push_back(id);
+  }
+  auto t0 = Clock::now();
+  for (NodeId id : order) CreateOrDie(*d, id);
+  double create_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  auto p0 = Clock::now();
+  std::vector<NodeId> down = d->Unreachable();
+  double pingall_ms = Ms(Clock::now() - p0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the nodes settle idle
+  std::vector<long> rss, threads;
+  for (NodeId id : order) {
+    pid_t pid = *d->PidOf(id);
+    rss.push_back(StatusField(pid, "VmRSS"));
+    threads.push_back(StatusField(pid, "Threads"));
+  }
+  std::sort(rss.begin(), rss.end());
+  std::sort(threads.begin(), threads.end());
+  EmitRaw("scale", {{"nodes", std::to_string(nodes)},
+                    {"create_s", fmt::format("{:.2f}", create_s)},
+                    {"pingall_ms", fmt::format("{:.1f}", pingall_ms)},
+                    {"unreachable", std::to_string(down.size())},
+                    {"rss_kb_median", std::to_string(rss[rss.size() / 2])},
+                    {"rss_kb_max", std::to_string(rss.back())},
+                    {"threads_median", std::to_string(threads[threads.size() / 2])}});
+}
+
+}  // namespace arbor::bench
