@@ -117,6 +117,23 @@ long StatusField(pid_t pid, const std::string& key) {
   return -1;
 }
 
+// SIGSTOP and wait until every thread is stopped: a stop takes milliseconds to spread under load,
+// and a command sent meanwhile would be answered and measure nothing.
+void StopAndWait(pid_t pid) {
+  kill(pid, SIGSTOP);
+  for (int i = 0; i < 5000; ++i) {
+    bool all = true;
+    for (const auto& t : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid))) {
+      std::ifstream in(t.path() / "stat");
+      std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto close = s.rfind(')');
+      all &= close != std::string::npos && s.size() > close + 2 && s[close + 2] == 'T';
+    }
+    if (all) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 }  // namespace
@@ -202,7 +219,7 @@ void MeasureFailure(int repeats) {
     std::string killed = run(ping5);
     double kill_ms = Ms(Clock::now() - t0);
     // SIGSTOP 15, send to it, and 1 ms later to the healthy root.
-    kill(*d->PidOf(15), SIGSTOP);
+    StopAndWait(*d->PidOf(15));
     std::atomic<double> stopped_ms{0}, healthy_ms{0};
     std::string stopped_answer;
     std::thread hung([&] {

@@ -62,7 +62,7 @@ TEST_CASE("a killed node is reported through connection loss, not the deadline")
     c.Send("sleep 5 30000");  // the handler holds the request for 30 s
     std::this_thread::sleep_for(200ms);
     REQUIRE(kill(pids[5], SIGKILL) == 0);
-    CHECK(c.ReadLine(10s) == "Error:5: Node is unavailable");
+    CHECK(c.NextLine(10s) == "Error:5: Node is unavailable");
     CHECK(c.Command("exec 10 still 1", 10s) == "Ok:10");
   }
 }

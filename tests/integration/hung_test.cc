@@ -11,13 +11,13 @@ using namespace arbor::testing;
 TEST_CASE("batch: a command to a stopped node ends at the deadline, then the node recovers") {
   ControllerProcess c({"--config", TestConfig("fast.yaml")});  // deadline 500 ms
   auto pids = CreateAll(c, {10, 5, 15, 3});
-  REQUIRE(kill(pids[5], SIGSTOP) == 0);
+  REQUIRE(StopAndWait(pids[5]));
   c.Send("exec 5 x\nexec 3 x\nexec 15 y 1\nexec 15 y\nping 5");
-  CHECK(c.ReadLine(10s) == "Error:5: Node is unavailable");
-  CHECK(c.ReadLine(10s) == "Error:3: Node is unavailable");  // below the stopped node
-  CHECK(c.ReadLine(10s) == "Ok:15");
-  CHECK(c.ReadLine(10s) == "Ok:15: 1");
-  CHECK(c.ReadLine(10s) == "Ok: 0");
+  CHECK(c.NextLine(10s) == "Error:5: Node is unavailable");
+  CHECK(c.NextLine(10s) == "Error:3: Node is unavailable");  // below the stopped node
+  CHECK(c.NextLine(10s) == "Ok:15");
+  CHECK(c.NextLine(10s) == "Ok:15: 1");
+  CHECK(c.NextLine(10s) == "Ok: 0");
   CHECK(c.Command("pingall", 10s) == "Ok: 3;5");
   REQUIRE(kill(pids[5], SIGCONT) == 0);
   CHECK(c.Command("exec 5 x 9") == "Ok:5");
@@ -45,7 +45,7 @@ TEST_CASE("repl: a hung node does not hold up commands to other nodes") {
   auto rest = c.ReadUntil(" ", 10s);
   REQUIRE(rest);
   pid_t five = static_cast<pid_t>(std::stol(*rest));
-  REQUIRE(kill(five, SIGSTOP) == 0);
+  REQUIRE(StopAndWait(five));
 
   c.Send("exec 5 x");   // hangs until the 5 s deadline
   c.Send("exec 15 y 3");

@@ -27,7 +27,7 @@ TEST_CASE("remove of an inner node stops its subtree and nothing else") {
   CHECK(c.Command("info 50").find("left=30") != std::string::npos);
 }
 
-TEST_CASE("remove of the root empties the tree; it can be rebuilt") {
+TEST_CASE("remove of the root empties the tree, and it can be rebuilt") {
   ControllerProcess c({"--config", TestConfig("fast.yaml")});
   auto pids = CreateAll(c, {10, 5, 15});
   CHECK(c.Command("remove 10") == "Ok");
@@ -48,7 +48,7 @@ TEST_CASE("remove of a dead or hung node clears it and its subtree") {
     CHECK(WaitFor([&] { return !Alive(pids[20]); }, 10s));
   }
   SECTION("hung") {
-    REQUIRE(kill(pids[70], SIGSTOP) == 0);
+    REQUIRE(StopAndWait(pids[70]));
     CHECK(c.Command("remove 70") == "Ok");
     CHECK(WaitFor([&] { return !Alive(pids[70]); }, 5s));
     CHECK(WaitFor([&] { return !Alive(pids[60]); }, 10s));

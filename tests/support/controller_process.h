@@ -35,6 +35,10 @@ class ControllerProcess {
   void Send(const std::string& line);
   // The next output line, or nullopt at EOF or after `timeout`.
   std::optional<std::string> ReadLine(std::chrono::milliseconds timeout = 10s);
+  // The next line, or "<no line>" at EOF or after `timeout` (printable in a failed CHECK).
+  std::string NextLine(std::chrono::milliseconds timeout = 10s) {
+    return ReadLine(timeout).value_or("<no line>");
+  }
   // Send + ReadLine; "<timeout>" when no line came.
   std::string Command(const std::string& line, std::chrono::milliseconds timeout = 10s);
   // Pty mode: reads until `needle` appears in the output; returns everything read so far.

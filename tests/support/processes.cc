@@ -1,5 +1,6 @@
 #include "processes.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -31,6 +32,20 @@ bool Alive(pid_t pid) {
   pid_t ppid = 0;
   if (!ReadStat(pid, &state, &ppid)) return false;
   return state != 'Z' && state != 'X';
+}
+
+bool StopAndWait(pid_t pid) {
+  if (kill(pid, SIGSTOP) != 0) return false;
+  return WaitFor([pid] {
+    std::error_code ec;
+    for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+      std::ifstream in(t.path() / "stat");
+      std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      auto close = all.rfind(')');
+      if (close == std::string::npos || all.size() < close + 3 || all[close + 2] != 'T') return false;
+    }
+    return !ec;
+  }, std::chrono::seconds(5));
 }
 
 pid_t ParentOf(pid_t pid) {

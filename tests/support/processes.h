@@ -13,6 +13,9 @@ namespace arbor::testing {
 
 // True while `pid` runs (a zombie counts as dead). Reaps it if it is our zombie.
 bool Alive(pid_t pid);
+// Sends SIGSTOP and waits until every thread of `pid` is stopped. A stop is not instant: under
+// load the threads of a process can run on for milliseconds, serving requests meanwhile.
+bool StopAndWait(pid_t pid);
 // The parent pid from /proc, or -1.
 pid_t ParentOf(pid_t pid);
 // Polls `condition` every few ms until it holds or `timeout` passes; returns its last value.
