@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -248,9 +249,13 @@ void Node::StopChildren() {
     for (int side = 0; side < 2; ++side) taken[side] = std::move(children_[side].child);
     for (auto& slot : children_) slot.child.reset();
   }
-  for (auto& child : taken) {
-    if (child) StopChild(*child, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
-  }
+  // Both subtrees stop at once, so a whole tree stops in time proportional to its depth, not
+  // its size, and a hung child on one side does not delay the other.
+  Deadline deadline = DeadlineIn(std::chrono::milliseconds(config_.request_ms));
+  std::thread left;
+  if (taken[0]) left = std::thread([&] { StopChild(*taken[0], supervisor_, deadline); });
+  if (taken[1]) StopChild(*taken[1], supervisor_, deadline);
+  if (left.joinable()) left.join();
 }
 
 OpResult Node::Info() {

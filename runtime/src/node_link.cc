@@ -57,13 +57,13 @@ NodeLink::~NodeLink() {
 }
 
 void NodeLink::Close() {
-  if (closed_.exchange(true)) return;
-  nng_close(socket_);  // every pending aio completes with NNG_ECLOSED
   std::vector<Slot*> all;
   {
     std::lock_guard lock(mu_);
+    if (closed_.exchange(true)) return;
     for (auto& s : slots_) all.push_back(s.get());
   }
+  nng_close(socket_);  // every pending aio completes with NNG_ECLOSED
   for (Slot* s : all) nng_aio_stop(s->aio);  // wait for their callbacks to finish
   if (abort_aio_ != nullptr) nng_aio_stop(abort_aio_);
 }
@@ -157,14 +157,17 @@ void NodeLink::CallAsync(nng_msg* request, Deadline deadline, Callback done) {
   }
   slot->done = std::move(done);
   slot->deadline = deadline;
+  std::unique_lock lock(mu_);
+  if (closed_) {
+    lock.unlock();
+    nng_msg_free(request);
+    return Finish(slot, nullptr, Unavailable(fmt::format("link to {} closed", url_)));
+  }
   nng_msg_header_clear(request);
   nng_aio_set_msg(slot->aio, request);
   // A context ignores socket timeouts: every operation needs its own.
   nng_aio_set_timeout(slot->aio, Ms(deadline));
-  {
-    std::lock_guard lock(mu_);
-    slot->phase = Slot::Phase::kSending;
-  }
+  slot->phase = Slot::Phase::kSending;
   nng_ctx_send(slot->ctx, slot->aio);
 }
 
@@ -178,10 +181,12 @@ void NodeLink::OnSlotAio(void* arg) {
       self->Finish(slot, nullptr, FromNng(rv, fmt::format("send to {}", self->url_)));
       return;
     }
-    {
-      std::lock_guard lock(self->mu_);
-      slot->phase = Slot::Phase::kReceiving;
+    std::unique_lock lock(self->mu_);
+    if (self->closed_) {
+      lock.unlock();
+      return self->Finish(slot, nullptr, Unavailable(fmt::format("link to {} closed", self->url_)));
     }
+    slot->phase = Slot::Phase::kReceiving;
     nng_aio_set_timeout(slot->aio, Ms(slot->deadline));
     nng_ctx_recv(slot->ctx, slot->aio);
     return;

@@ -78,7 +78,11 @@ Server::~Server() {
 }
 
 void Server::Close() {
-  if (closed_.exchange(true)) return;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+  }
   nng_close(socket_);
   for (auto& ex : exchanges_) nng_aio_stop(ex->aio);
 }
@@ -89,6 +93,8 @@ void Server::OnPipeEvent(nng_pipe, nng_pipe_ev event, void* arg) {
 }
 
 void Server::Receive(Exchange* ex) {
+  std::lock_guard lock(mu_);
+  if (closed_) return;
   ex->sending = false;
   nng_aio_set_timeout(ex->aio, NNG_DURATION_INFINITE);
   nng_ctx_recv(ex->ctx, ex->aio);
@@ -101,10 +107,10 @@ void Server::OnAio(void* arg) {
   if (ex->sending) {
     if (rv != 0) nng_msg_free(nng_aio_get_msg(ex->aio));  // requester gone: drop the reply
     if (auto after = std::move(ex->after_sent)) after();
-    if (!self->closed_) self->Receive(ex);
+    self->Receive(ex);
     return;
   }
-  if (rv == NNG_ECLOSED || self->closed_) return;
+  if (rv == NNG_ECLOSED) return;
   if (rv != 0) {  // a transient receive error: keep the context serving
     self->Receive(ex);
     return;
@@ -113,6 +119,11 @@ void Server::OnAio(void* arg) {
 }
 
 void Server::Reply(Exchange* ex, nng_msg* reply, std::function<void()> after_sent) {
+  std::lock_guard lock(mu_);
+  if (closed_) {  // shutting down: the requester's deadline covers the lost reply
+    nng_msg_free(reply);
+    return;
+  }
   ex->sending = true;
   ex->after_sent = std::move(after_sent);
   nng_msg_header_clear(reply);
@@ -125,7 +136,6 @@ void Server::Reply(Exchange* ex, const std::string& bytes, std::function<void()>
   nng_msg* msg = nullptr;
   if (nng_msg_alloc(&msg, bytes.size()) != 0) {
     // Out of memory: the requester's deadline will report it; keep serving others.
-    ex->sending = false;
     Receive(ex);
     return;
   }

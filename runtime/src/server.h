@@ -11,6 +11,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,10 @@ class Server {
   Handler handler_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   std::atomic<int> pipes_{0};
-  std::atomic<bool> closed_{false};
+  // nng 1.5 crashes when a context operation starts while its socket is being closed. Every
+  // start checks closed_ under mu_, and Close() sets it under mu_ before nng_close.
+  std::mutex mu_;
+  bool closed_ = false;
 };
 
 }  // namespace arbor

@@ -80,6 +80,9 @@ class NodeLink {
   nng_aio* abort_aio_ = nullptr;  // runs the disconnect sweep outside the socket lock
   std::atomic<int> pipes_{0};
   std::atomic<bool> abort_pending_{false};
+  // As in Server: operations start only under mu_ with closed_ unset, because nng 1.5 crashes
+  // when one starts while the socket is being closed. closed_ is also read without the lock
+  // as a fast-path hint.
   std::atomic<bool> closed_{false};
   std::mutex mu_;
   std::vector<std::unique_ptr<Slot>> slots_;  // only grows; guarded by mu_

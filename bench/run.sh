@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Runs every benchmark, then bench/report.py for the medians, ratios, tables and plots.
+#   bench/run.sh [--quick] [--repeats N]
+#     --quick       1 repeat, counts divided by 10 (a smoke run; its numbers are noisy)
+#     --repeats N   repetitions of every measurement (default 5)
+# Results go to bench/results/ (git-ignored): raw.jsonl, machine.json, results.{json,md}, *.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+repeats=5
+div=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) repeats=1; div=10; shift ;;
+    --repeats)
+      [ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench/run.sh [--quick] [--repeats N]" >&2; exit 2; }
+      repeats=$2; shift 2 ;;
+    *) echo "usage: bench/run.sh [--quick] [--repeats N]" >&2; exit 2 ;;
+  esac
+done
+
+packages=(gnuplot-nox python3)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "bench: installing ${missing[*]}" >&2
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}" >&2
+}
+
+build() {
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DARBOR_BUILD_TESTS=OFF >&2
+  cmake --build build-bench -j"$(nproc)" >&2
+}
+
+install_missing
+build
+
+bench_bin=$root/build-bench/bin/arbor-bench
+arbor_bin=$root/build-bench/bin/arbor
+results=$root/bench/results
+raw=$results/raw.jsonl
+errlog=$results/stderr.log
+mkdir -p "$results"
+: >"$raw"
+: >"$errlog"
+work=$(mktemp -d /tmp/arbor-bench.XXXXXX)
+
+redis_pid=
+cleanup() {
+  if [ -n "$redis_pid" ]; then
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+n() { echo $(( $1 / div > 0 ? $1 / div : 1 )); }   # a count, scaled down by --quick
+now_ns() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", (b - a) / 1e9 }'; }
+
+failed=0
+# Runs one arbor-bench measurement; its JSON lines go to raw.jsonl, its stderr to stderr.log.
+# A failing measurement is reported and counted, and the others still run.
+measure() {
+  echo "bench: arbor-bench $*" >&2
+  local out=$work/out err=$work/err rc=0
+  "$bench_bin" "$@" >"$out" 2>"$err" || rc=$?
+  grep '^{' "$out" >>"$raw" || true
+  if [ -s "$err" ]; then
+    { echo "== arbor-bench $* (exit $rc)"; cat "$err"; } >>"$errlog"
+    echo "bench:   $(wc -l <"$err") stderr lines (see bench/results/stderr.log)" >&2
+  fi
+  if [ "$rc" -ne 0 ] || ! grep -q '^{' "$out"; then
+    echo "bench:   FAILED (exit $rc): $(tail -n 3 "$err" | tr '\n' ' ')" >&2
+    failed=$((failed + 1))
+  fi
+}
+
+# Machine description (report.py puts it into results.json and results.md).
+nng_version=$(dpkg-query -W -f='${Version}' libnng1 2>/dev/null || dpkg-query -W -f='${Version}' libnng-dev 2>/dev/null || echo unknown)
+python3 - "$results/machine.json" "$nng_version" "$repeats" "$div" <<'EOF'
+import json, os, platform, subprocess, sys, time
+path, nng, repeats, div = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def first(file, key):
+    try:
+        with open(file) as f:
+            for line in f:
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+def git(*args):
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+m = {
+    "nproc": os.cpu_count(),
+    "cpu_model": first("/proc/cpuinfo", "model name"),
+    "mem_total": first("/proc/meminfo", "MemTotal"),
+    "kernel": platform.release(),
+    "nng_version": nng,
+    "git_commit": git("rev-parse", "--short", "HEAD"),
+    "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    "loadavg_at_start": os.getloadavg()[0],
+    "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+    "repeats": repeats,
+    "count_divisor": div,
+}
+with open(path, "w") as f:
+    json.dump(m, f, indent=2)
+    f.write("\n")
+EOF
+
+# Scripted session files: the same 10000 sets and 10000 gets for arbor and redis-cli.
+script_n=10000
+arbor_script=$work/arbor.txt
+redis_script=$work/redis.txt
+{
+  printf 'create 1\ncreate 2\ncreate 3\n'
+  for ((i = 0; i < script_n; i++)); do echo "exec 3 k$i $i"; done
+  for ((i = 0; i < script_n; i++)); do echo "exec 3 k$i"; done
+} >"$arbor_script"
+{
+  for ((i = 0; i < script_n; i++)); do echo "SET k$i $i"; done
+  for ((i = 0; i < script_n; i++)); do echo "GET k$i"; done
+} >"$redis_script"
+
+redis_sock=
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+  redis_sock=/tmp/arbor-bench-redis-$$.sock
+  redis-server --port 0 --unixsocket "$redis_sock" --save '' --appendonly no --daemonize no \
+    >"$work/redis.log" 2>&1 &
+  redis_pid=$!
+  for ((i = 0; i < 100; i++)); do
+    [ "$(redis-cli -s "$redis_sock" ping 2>/dev/null || true)" = PONG ] && break
+    sleep 0.1
+  done
+  if [ "$(redis-cli -s "$redis_sock" ping 2>/dev/null || true)" != PONG ]; then
+    echo "bench: redis-server did not answer PING; see $work/redis.log" >&2
+    cat "$work/redis.log" >&2
+    exit 1
+  fi
+else
+  echo "bench: note: redis-server or redis-cli not on PATH; skipping the redis-cli baseline" >&2
+fi
+
+for ((r = 1; r <= repeats; r++)); do
+  echo "bench: ---- repeat $r of $repeats" >&2
+  # a. nng echo
+  for k in 1 8 64; do
+    c=50000; [ "$k" -eq 1 ] && c=20000
+    measure nng --depth 1 --inflight "$k" --count "$(n $c)"
+  done
+  # b. nng forwarder chain (inflight 1 only)
+  for d in 3 10 100; do
+    c=5000; [ "$d" -eq 100 ] && c=2000
+    measure nng --depth "$d" --inflight 1 --count "$(n $c)"
+  done
+  # c. arbor round trips
+  for op in get set ping; do
+    for d in 1 3 10 100; do
+      c=5000; [ "$d" -eq 100 ] && c=2000
+      measure rtt --depth "$d" --op "$op" --inflight 1 --count "$(n $c)"
+    done
+  done
+  # d. arbor throughput, coalescing and raw
+  for d in 1 3 10 100; do
+    c=50000; [ "$d" -eq 100 ] && c=10000
+    for k in 8 64; do
+      measure rtt --depth "$d" --op get --inflight "$k" --count "$(n $c)"
+    done
+  done
+  for d in 1 3; do
+    for k in 8 64; do
+      measure rtt --depth "$d" --op get --inflight "$k" --count "$(n 50000)" --raw
+    done
+  done
+  # e. scripted session through the controller
+  echo "bench: arbor < scripted session ($((2 * script_n)) commands)" >&2
+  rc=0
+  t0=$(now_ns)
+  "$arbor_bin" <"$arbor_script" >"$work/arbor.out" 2>"$work/arbor.err" || rc=$?
+  t1=$(now_ns)
+  if ! awk -v n="$script_n" '
+      NR <= 3 { if ($0 !~ /^Ok: [0-9]+$/) { bad = NR; exit } }
+      NR > 3 && NR <= 3 + n { if ($0 != "Ok:3") { bad = NR; exit } }
+      NR > 3 + n { if ($0 != "Ok:3: " (NR - 4 - n)) { bad = NR; exit } }
+      END { if (!bad && NR != 2 * n + 3) bad = -1; exit (bad ? 1 : 0) }' "$work/arbor.out"; then
+    echo "bench: scripted session: wrong output from arbor (exit $rc, $(wc -l <"$work/arbor.out") lines, expected $((2 * script_n + 3)))" >&2
+    awk -v n="$script_n" '
+      NR <= 3 && $0 !~ /^Ok: [0-9]+$/ { print "  line " NR ": " $0; if (++k == 5) exit }
+      NR > 3 && NR <= 3 + n && $0 != "Ok:3" { print "  line " NR ": " $0; if (++k == 5) exit }
+      NR > 3 + n && $0 != "Ok:3: " (NR - 4 - n) { print "  line " NR ": " $0; if (++k == 5) exit }' \
+      "$work/arbor.out" >&2
+    head -n 5 "$work/arbor.err" >&2
+    exit 1
+  fi
+  [ "$rc" -eq 0 ] || { echo "bench: scripted session: arbor exited $rc" >&2; exit 1; }
+  echo "{\"bench\": \"scripted\", \"commands\": $((2 * script_n)), \"wall_s\": $(secs "$t0" "$t1")}" >>"$raw"
+  # f. the same session through redis-cli
+  if [ -n "$redis_sock" ]; then
+    echo "bench: redis-cli < scripted session" >&2
+    t0=$(now_ns)
+    redis-cli -s "$redis_sock" <"$redis_script" >"$work/redis.out"
+    t1=$(now_ns)
+    lines=$(wc -l <"$work/redis.out")
+    if [ "$lines" -ne $((2 * script_n)) ]; then
+      echo "bench: redis-cli printed $lines lines, expected $((2 * script_n))" >&2
+      exit 1
+    fi
+    echo "{\"bench\": \"redis_cli\", \"commands\": $((2 * script_n)), \"wall_s\": $(secs "$t0" "$t1")}" >>"$raw"
+  fi
+done
+
+# g. failure detection (repeats inside one run)
+measure failure --repeats "$repeats"
+# h. scale
+for ((s = 1; s <= repeats; s++)); do measure scale --nodes 100 --seed "$s"; done
+for ((s = 1; s <= repeats && s <= 3; s++)); do measure scale --nodes 1000 --seed "$s"; done
+
+python3 "$root/bench/report.py" "$raw" "$results"
+
+if [ "$failed" -gt 0 ]; then
+  echo "bench: $failed measurement(s) failed; see above and bench/results/stderr.log" >&2
+  exit 1
+fi
