@@ -363,7 +363,7 @@ def plot(outdir, d):
             'set xlabel "depth of the target node"',
             'set ylabel "p50 latency (µs, log scale)"',
             "set logscale x", "set logscale y", "set xtics (1, 3, 10, 100)",
-            "set xrange [0.8:130]", "set key top left"]),
+            "set xrange [0.8:130]", "set key bottom right"]),
         ("throughput_vs_inflight.png", thr_dat, thr_rows, thr_series, [
             'set title "Throughput (get) against commands in flight"',
             'set xlabel "commands in flight"', 'set ylabel "operations per second"',

@@ -114,7 +114,7 @@ m = {
     "nng_version": nng,
     "git_commit": git("rev-parse", "--short", "HEAD"),
     "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-    "loadavg_at_start": os.getloadavg()[0],
+    "loadavg_at_start": round(os.getloadavg()[0], 2),
     "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
     "repeats": repeats,
     "count_divisor": div,

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 namespace arbor {
@@ -37,10 +39,18 @@ void StopChild(ChildHandle& child, Supervisor& supervisor, Deadline deadline) {
   if (child.pid > 0) {
     using namespace std::chrono_literals;
     // A node that acknowledged exits right after its reply; one that did not (dead or hung)
-    // gets SIGKILL at once. Its own children then exit after their orphan grace.
-    if (!asked || !supervisor.WaitExit(child.pid, 1000ms)) {
-      ::kill(child.pid, SIGKILL);
-      supervisor.WaitExit(child.pid, 2000ms);
+    // gets SIGKILL at once, unless it is already gone: its pid may have been reused since.
+    // Its own children then exit after their orphan grace.
+    if (child.ours) {
+      if (!supervisor.WaitExit(child.pid, asked ? 1000ms : 0ms)) {
+        ::kill(child.pid, SIGKILL);
+        supervisor.WaitExit(child.pid, 2000ms);
+      }
+    } else {
+      supervisor.UnwatchForeign(child.pid);
+      auto gone = [&] { return ::kill(child.pid, 0) != 0; };
+      for (int i = 0; asked && i < 200 && !gone(); ++i) std::this_thread::sleep_for(5ms);
+      if (!gone()) ::kill(child.pid, SIGKILL);
     }
   }
   if (child.link) child.link->Close();

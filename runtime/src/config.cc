@@ -174,7 +174,8 @@ Config Parse(const YAML::Node& root) {
   // A Mark, not a Node: assigning a YAML::Node writes through into the document.
   YAML::Mark endpoint_mark = root.Mark();
   ForEachKey(root, "the top level",
-             {"transport", "timeouts", "plugins", "nodes", "data_dir", "log_level"},
+             {"transport", "timeouts", "plugins", "nodes", "data_dir", "log_level", "restart",
+              "restart_limit"},
              [&](auto& key, auto& v) {
     if (key == "transport") {
       ForEachKey(v, "transport",
@@ -204,6 +205,15 @@ Config Parse(const YAML::Node& root) {
       });
     } else if (key == "nodes") {
       c.nodes = ParseNodes(v);
+    } else if (key == "restart") {
+      std::string r = Scalar(v, key);
+      if (r != "never" && r != "on-failure") Fail(v, "restart must be 'never' or 'on-failure'");
+      c.restart = r == "never" ? Config::Restart::kNever : Config::Restart::kOnFailure;
+    } else if (key == "restart_limit") {
+      ForEachKey(v, "restart_limit", {"max_restarts", "window_ms"}, [&](auto& k, auto& x) {
+        if (k == "max_restarts") c.max_restarts = Integer(x, k, 0, 1000000);
+        if (k == "window_ms") c.restart_window_ms = Integer(x, k, 1, 86400000);
+      });
     } else if (key == "data_dir") {
       c.data_dir = Scalar(v, key);
     } else if (key == "log_level") {
@@ -218,6 +228,11 @@ Config Parse(const YAML::Node& root) {
     Fail(root, "reconnect_max_ms must not be smaller than reconnect_min_ms");
   }
   CheckEndpoint(endpoint_mark, c);
+  // A respawned node must come back where its parent and its children look for it.
+  if (c.restart == Config::Restart::kOnFailure && c.endpoint.find("{id}") == std::string::npos) {
+    Fail(endpoint_mark, "restart: on-failure needs an endpoint with {id} (a fixed address per "
+                        "node), not a kernel-chosen tcp port");
+  }
   return c;
 }
 

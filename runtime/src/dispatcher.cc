@@ -5,7 +5,14 @@
 namespace arbor {
 
 void Dispatcher::Add(const VerbInfo& verb, std::shared_ptr<Plugin> plugin) {
-  verbs_[verb.name] = Entry{verb, std::move(plugin)};
+  VerbInfo info = verb;
+  info.blocking = info.blocking || plugin->Blocking();
+  verbs_[verb.name] = Entry{info, std::move(plugin)};
+}
+
+Plugin* Dispatcher::PluginFor(std::string_view verb) const {
+  auto it = verbs_.find(verb);
+  return it == verbs_.end() ? nullptr : it->second.plugin.get();
 }
 
 bool Dispatcher::Blocking(const Op& op) const {

@@ -24,6 +24,8 @@ class Dispatcher {
   // True when the verb may block and must not run on an I/O thread. Unknown verbs do not block.
   bool Blocking(const Op& op) const;
   OpResult Run(const Op& op) const;
+  // The plugin serving `verb`, or null.
+  Plugin* PluginFor(std::string_view verb) const;
   std::vector<VerbInfo> verbs() const;
 
  private:

@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
@@ -174,7 +176,32 @@ Reply Node::RunOps(const Request& request, bool* exit_after) {
       reply.results.push_back(dispatcher_.Run(op));
     }
   }
+  SyncPlugins(request, reply);
   return reply;
+}
+
+// Group commit: each plugin that ran operations in this request syncs once before the reply
+// goes out. A failed sync turns that plugin's OK results into the error: nothing is
+// acknowledged that is not durable.
+void Node::SyncPlugins(const Request& request, Reply& reply) {
+  std::vector<Plugin*> synced;
+  for (std::size_t i = 0; i < request.ops.size(); ++i) {
+    Plugin* p = dispatcher_.PluginFor(request.ops[i].verb);
+    if (p == nullptr || std::find(synced.begin(), synced.end(), p) != synced.end()) continue;
+    synced.push_back(p);
+    Status s;
+    try {
+      s = p->Sync();
+    } catch (const std::exception& e) {
+      s = Internal(fmt::format("sync failed: {}", e.what()));
+    }
+    if (s.ok()) continue;
+    for (std::size_t j = i; j < request.ops.size(); ++j) {
+      if (dispatcher_.PluginFor(request.ops[j].verb) == p && reply.results[j].status.ok()) {
+        reply.results[j] = {s, {}};
+      }
+    }
+  }
 }
 
 OpResult Node::RunControl(const Op& op, bool* exit_after) {
@@ -192,6 +219,8 @@ OpResult Node::RunControl(const Op& op, bool* exit_after) {
     return {};
   }
   if (op.verb == "arbor.info") return Info();
+  if (op.verb == "arbor.children") return Children();
+  if (op.verb == "arbor.adopt") return Adopt(op);
   return {UnknownVerb(fmt::format("node {} serves no verb '{}'", options_.id, op.verb)), {}};
 }
 
@@ -207,20 +236,31 @@ OpResult Node::Spawn(NodeId child) {
     }
     slot.busy = true;
   }
+  Result<ChildHandle> started = StartChild(spawner_, LaunchFor(child), link_options_);
+  std::lock_guard lock(children_mu_);
+  ChildSlot& slot = children_[side];
+  slot.busy = false;
+  if (!started.ok()) return {started.status(), {}};
+  pid_t pid = started->pid;
+  slot.child = std::move(started).value();
+  slot.state = ChildState::kUp;
+  slot.restarts = 0;
+  slot.restart_times.clear();
+  slot.adopted = false;
+  ++slot.generation;
+  return {Status::Ok(), std::to_string(pid)};
+}
+
+NodeLaunch Node::LaunchFor(NodeId child) const {
   NodeLaunch launch;
   launch.binary = options_.binary;
   launch.id = child;
   launch.session = options_.session;
   launch.config_path = options_.config_path;
+  launch.parent_id = options_.id;
   launch.lifeline_fd = options_.lifeline_fd;
   launch.start_timeout = std::chrono::milliseconds(config_.start_ms);
-  Result<ChildHandle> started = StartChild(spawner_, launch, link_options_);
-  std::lock_guard lock(children_mu_);
-  children_[side].busy = false;
-  if (!started.ok()) return {started.status(), {}};
-  pid_t pid = started->pid;
-  children_[side].child = std::move(started).value();
-  return {Status::Ok(), std::to_string(pid)};
+  return launch;
 }
 
 OpResult Node::Remove(NodeId child) {
@@ -233,8 +273,10 @@ OpResult Node::Remove(NodeId child) {
       return {NotFound(fmt::format("node {} has no child {}", options_.id, child)), {}};
     }
     handle = std::move(*slot.child);
+    handle.ours = !slot.adopted;
     slot.child.reset();
     slot.busy = true;
+    ++slot.generation;
   }
   StopChild(handle, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
   std::lock_guard lock(children_mu_);
@@ -246,8 +288,13 @@ void Node::StopChildren() {
   std::array<std::optional<ChildHandle>, 2> taken;
   {
     std::lock_guard lock(children_mu_);
-    for (int side = 0; side < 2; ++side) taken[side] = std::move(children_[side].child);
-    for (auto& slot : children_) slot.child.reset();
+    for (int side = 0; side < 2; ++side) {
+      ChildSlot& slot = children_[side];
+      taken[side] = std::move(slot.child);
+      if (taken[side]) taken[side]->ours = !slot.adopted;
+      slot.child.reset();
+      ++slot.generation;
+    }
   }
   // Both subtrees stop at once, so a whole tree stops in time proportional to its depth, not
   // its size, and a hung child on one side does not delay the other.
@@ -269,6 +316,158 @@ OpResult Node::Info() {
   for (const auto& p : plugin_names_) plugins += (plugins.empty() ? "" : ",") + p;
   return {Status::Ok(), fmt::format("pid={} left={} right={} plugins={}", getpid(), left, right,
                                     plugins.empty() ? "-" : plugins)};
+}
+
+namespace {
+const char* StateName(int s) { return s == 0 ? "up" : s == 1 ? "down" : "restarting"; }
+}  // namespace
+
+// Runs on the supervisor thread for every child that exited. An exit we caused (remove,
+// shutdown) finds no slot: those children left their slots before being stopped.
+void Node::OnChildExit(pid_t pid, int status) {
+  std::lock_guard lock(children_mu_);
+  for (int side = 0; side < 2; ++side) {
+    ChildSlot& slot = children_[side];
+    if (!slot.child || slot.child->pid != pid || slot.state != ChildState::kUp) continue;
+    NodeId id = slot.child->id;
+    spdlog::warn("child {} (pid {}) died (wait status {})", id, pid, status);
+    slot.adopted = false;
+    if (config_.restart == Config::Restart::kNever) {
+      slot.state = ChildState::kDown;
+      return;
+    }
+    // Restart intensity, as in Erlang/OTP: at most max_restarts within the window.
+    auto now = Clock::now();
+    auto window = std::chrono::milliseconds(config_.restart_window_ms);
+    while (!slot.restart_times.empty() && now - slot.restart_times.front() > window) {
+      slot.restart_times.pop_front();
+    }
+    if (static_cast<int>(slot.restart_times.size()) >= config_.max_restarts) {
+      spdlog::error("child {} restarted {} times within {} ms; leaving it down", id,
+                    slot.restart_times.size(), config_.restart_window_ms);
+      slot.state = ChildState::kDown;
+      return;
+    }
+    slot.restart_times.push_back(now);
+    slot.state = ChildState::kRestarting;
+    control_worker_.Post([this, side, gen = slot.generation] { Respawn(side, gen); });
+    return;
+  }
+}
+
+// Starts the dead child again in place: same id, same endpoint. The link to it is kept, so it
+// reconnects by itself; the respawned node's own children come back by asking to be adopted.
+void Node::Respawn(int side, std::uint64_t generation) {
+  NodeId id;
+  {
+    std::lock_guard lock(children_mu_);
+    ChildSlot& slot = children_[side];
+    if (!slot.child || slot.generation != generation) return;  // removed meanwhile
+    id = slot.child->id;
+  }
+  Result<LaunchedNode> started = spawner_.Launch(LaunchFor(id));
+  std::lock_guard lock(children_mu_);
+  ChildSlot& slot = children_[side];
+  if (!slot.child || slot.generation != generation) {
+    if (started.ok()) ::kill(started->pid, SIGKILL);
+    return;
+  }
+  if (!started.ok()) {
+    spdlog::error("respawn of child {} failed: {}", id, started.status().ToString());
+    slot.state = ChildState::kDown;
+    return;
+  }
+  slot.child->pid = started->pid;
+  slot.state = ChildState::kUp;
+  ++slot.restarts;
+  spdlog::warn("child {} respawned as pid {} (restart {})", id, started->pid, slot.restarts);
+}
+
+// arbor.adopt <id> <url> <pid>: a node whose parent died asks its respawned parent (this node)
+// to take it back. It is not our process, so it is watched by polling rather than reaped.
+OpResult Node::Adopt(const Op& op) {
+  std::optional<NodeId> child = op.args.size() == 3 ? ParseId(op.args[0]) : std::nullopt;
+  std::optional<NodeId> pid = op.args.size() == 3 ? ParseId(op.args[2]) : std::nullopt;
+  if (!child || !pid || *child == options_.id) {
+    return {InvalidArgument("arbor.adopt takes <id> <url> <pid>"), {}};
+  }
+  int side = SideOf(*child);
+  {
+    std::lock_guard lock(children_mu_);
+    ChildSlot& slot = children_[side];
+    if (slot.busy) return {FailedPrecondition("busy"), {}};
+    if (slot.child && slot.child->id == *child && slot.child->link->connected()) return {};
+    if (slot.child && slot.state == ChildState::kUp && slot.child->link->connected()) {
+      return {AlreadyExists(fmt::format("node {} already has a child on that side", options_.id)), {}};
+    }
+    slot.busy = true;
+  }
+  ChildHandle handle{*child, static_cast<pid_t>(*pid), op.args[1], nullptr, false};
+  Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(handle.url, link_options_);
+  bool up = link.ok() && (*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(1000)));
+  std::lock_guard lock(children_mu_);
+  ChildSlot& slot = children_[side];
+  slot.busy = false;
+  if (!up) return {Unavailable(fmt::format("cannot reach node {} to adopt it", *child)), {}};
+  if (slot.child && slot.child->link) slot.child->link->Close();
+  handle.link = std::move(link).value();
+  slot.child = std::move(handle);
+  slot.state = ChildState::kUp;
+  slot.adopted = true;
+  ++slot.generation;
+  supervisor_.WatchForeign(static_cast<pid_t>(*pid));
+  spdlog::info("adopted child {} (pid {})", *child, *pid);
+  return {};
+}
+
+// "L <id> <state> <restarts> <pid>;R ..." for the controller's `tree`.
+OpResult Node::Children() {
+  std::lock_guard lock(children_mu_);
+  std::string out;
+  for (int side = 0; side < 2; ++side) {
+    const ChildSlot& slot = children_[side];
+    if (!slot.child) continue;
+    out += fmt::format("{}{} {} {} {} {}", out.empty() ? "" : ";", side == 0 ? "L" : "R",
+                       slot.child->id, StateName(static_cast<int>(slot.state)), slot.restarts,
+                       slot.child->pid);
+  }
+  return {Status::Ok(), out.empty() ? "-" : out};
+}
+
+void Node::OnTick(bool cut_off) {
+  if (cut_off) return AskForAdoption();
+  // Back in the tree: drop the link to the parent's endpoint, which would otherwise count as
+  // an upstream connection and hide a later cut-off.
+  if (adopt_link_ && !adopt_in_flight_) adopt_link_.reset();
+}
+
+// Cut off from the parent (it died): ask its endpoint, where a respawned parent will listen,
+// to adopt this node. Harmless while nobody listens there; stops when the parent dials back.
+void Node::AskForAdoption() {
+  if (!options_.parent_id || adopt_in_flight_ || config_.restart == Config::Restart::kNever) {
+    return;
+  }
+  if (!adopt_link_) {
+    auto link = NodeLink::Dial(config_.EndpointFor(options_.session, *options_.parent_id),
+                               link_options_);
+    if (!link.ok()) return;
+    adopt_link_ = std::move(link).value();
+  }
+  if (!adopt_link_->connected()) return;
+  Request q;
+  q.target = *options_.parent_id;
+  q.budget_ms = 500;
+  q.ops.push_back({"arbor.adopt", {std::to_string(options_.id), url(), std::to_string(getpid())}});
+  std::string bytes = EncodeRequest(q);
+  nng_msg* msg = nullptr;
+  if (nng_msg_alloc(&msg, bytes.size()) != 0) return;
+  std::memcpy(nng_msg_body(msg), bytes.data(), bytes.size());
+  adopt_in_flight_ = true;
+  adopt_link_->CallAsync(msg, DeadlineIn(std::chrono::milliseconds(500)),
+                         [this](nng_msg* reply, Status) {
+    if (reply != nullptr) nng_msg_free(reply);
+    adopt_in_flight_ = false;
+  });
 }
 
 }  // namespace arbor

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,7 @@ struct NodeOptions {
   std::string config_path;  // passed on to children; empty: embedded default
   int lifeline_fd = -1;     // passed on to children
   std::string binary;       // this executable, to start children with
+  std::optional<NodeId> parent_id;  // none for the root
 };
 
 class Node {
@@ -51,13 +53,22 @@ class Node {
 
   // Stops every child and its subtree. Blocks.
   void StopChildren();
+  // Supervisor hooks, called on the supervisor thread.
+  void OnChildExit(pid_t pid, int status);
+  void OnTick(bool cut_off);
   // Stops accepting requests. Blocks until callbacks are done.
   void Close();
 
  private:
+  enum class ChildState { kUp, kDown, kRestarting };
   struct ChildSlot {
     std::optional<ChildHandle> child;
-    bool busy = false;  // a spawn or remove is in progress on this side
+    bool busy = false;  // a spawn, remove or adoption is in progress on this side
+    ChildState state = ChildState::kUp;
+    int restarts = 0;
+    std::deque<Clock::time_point> restart_times;  // within the restart window
+    bool adopted = false;          // not our process (its parent died): polled, not reaped
+    std::uint64_t generation = 0;  // bumped whenever the slot changes hands
   };
 
   void OnRequest(Server::Exchange* ex, nng_msg* msg);
@@ -65,10 +76,16 @@ class Node {
                Deadline deadline);
   void Execute(Server::Exchange* ex, Request request);
   Reply RunOps(const Request& request, bool* exit_after);
+  void SyncPlugins(const Request& request, Reply& reply);
   OpResult RunControl(const Op& op, bool* exit_after);
   OpResult Spawn(NodeId child);
   OpResult Remove(NodeId child);
   OpResult Info();
+  OpResult Adopt(const Op& op);
+  OpResult Children();
+  void Respawn(int side, std::uint64_t generation);
+  NodeLaunch LaunchFor(NodeId child) const;
+  void AskForAdoption();
   // The child slot a target other than this node lives under: 0 left, 1 right.
   int SideOf(NodeId target) const { return RouteStep(options_.id, target) == Route::kLeft ? 0 : 1; }
   std::shared_ptr<NodeLink> LinkTo(int side, NodeId* child_id);
@@ -84,6 +101,9 @@ class Node {
   std::unique_ptr<Server> server_;
   WorkerPool workers_{2};         // blocking plugin verbs
   WorkerPool control_worker_{1};  // spawn/remove/shutdown: never stuck behind slow handlers
+
+  std::unique_ptr<NodeLink> adopt_link_;  // to the parent's endpoint, only while cut off
+  std::atomic<bool> adopt_in_flight_{false};
 
   std::mutex children_mu_;
   std::array<ChildSlot, 2> children_;  // [0] left (smaller ids), [1] right

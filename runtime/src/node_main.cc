@@ -47,8 +47,11 @@ int main(int argc, char** argv) {
   app.add_option("--config", options.config_path, "deployment YAML (default: embedded)");
   app.add_option("--ready-fd", ready_fd, "write 'ok <url>' or 'error <msg>' here once started");
   app.add_option("--lifeline-fd", options.lifeline_fd, "exit when this pipe reports EOF");
+  arbor::NodeId parent_id = 0;
+  auto* parent = app.add_option("--parent-id", parent_id, "parent node, to ask for re-adoption");
   CLI11_PARSE(app, argc, argv);
 
+  if (*parent) options.parent_id = parent_id;
   auto logger = spdlog::stderr_color_mt("node");
   logger->set_pattern(fmt::format("[arbor-node {}] [%l] %v", options.id));
   spdlog::set_default_logger(logger);
@@ -65,11 +68,15 @@ int main(int argc, char** argv) {
   sup.orphan_grace = std::chrono::milliseconds(config->orphan_grace_ms);
   arbor::Node* node_ptr = nullptr;
   sup.upstream_peers = [&node_ptr] { return node_ptr ? node_ptr->upstream_peers() : 0; };
+  sup.on_tick = [&node_ptr](bool cut_off) {
+    if (node_ptr) node_ptr->OnTick(cut_off);
+  };
   arbor::Supervisor supervisor(sup);
   arbor::Node node(options, *config, supervisor, arbor::DefaultSpawner());
   if (arbor::Status s = node.Start(std::move(plugins)); !s.ok()) return Fail(ready_fd, s.message());
   for (const arbor::Status& e : node.plugin_errors()) spdlog::error("{}", e.message());
   node_ptr = &node;
+  supervisor.OnChildExit([&node](pid_t pid, int status) { node.OnChildExit(pid, status); });
   ReportReady(ready_fd, "ok", node.url());
 
   switch (supervisor.Run()) {

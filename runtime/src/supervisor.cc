@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace arbor {
 namespace {
@@ -65,6 +67,33 @@ bool Supervisor::WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
   }
 }
 
+void Supervisor::WatchForeign(pid_t pid) {
+  std::lock_guard lock(mu_);
+  foreign_.push_back(pid);
+}
+
+void Supervisor::UnwatchForeign(pid_t pid) {
+  std::lock_guard lock(mu_);
+  std::erase(foreign_, pid);
+}
+
+namespace {
+// Gone, or a zombie nobody reaped yet: either way it serves nobody.
+bool ForeignGone(pid_t pid) {
+  if (kill(pid, 0) != 0) return errno == ESRCH;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  FILE* f = fopen(path, "r");
+  if (f == nullptr) return true;
+  char buf[512];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char* close = strrchr(buf, ')');
+  return close != nullptr && (close[2] == 'Z' || close[2] == 'X');
+}
+}  // namespace
+
 void Supervisor::Reap() {
   signalfd_siginfo info;
   while (read(signal_fd_, &info, sizeof info) == sizeof info) {
@@ -81,6 +110,19 @@ void Supervisor::Reap() {
     }
     exited_cv_.notify_all();
     if (handler) handler(pid, status);
+  }
+  std::vector<pid_t> gone;
+  std::function<void(pid_t, int)> handler;
+  {
+    std::lock_guard lock(mu_);
+    for (pid_t p : foreign_) {
+      if (ForeignGone(p)) gone.push_back(p);
+    }
+    for (pid_t p : gone) std::erase(foreign_, p);
+    handler = on_exit_;
+  }
+  for (pid_t p : gone) {
+    if (handler) handler(p, -1);
   }
 }
 
@@ -100,10 +142,11 @@ Supervisor::Exit Supervisor::Run() {
     }
     if (options_.upstream_peers) {
       auto now = std::chrono::steady_clock::now();
-      if (options_.upstream_peers() > 0) {
-        cut_off_since = now;
-      } else if (now - cut_off_since >= options_.orphan_grace) {
-        return Exit::kOrphaned;
+      bool connected = options_.upstream_peers() > 0;
+      if (connected) cut_off_since = now;
+      if (!connected && now - cut_off_since >= options_.orphan_grace) return Exit::kOrphaned;
+      if (options_.on_tick) {
+        options_.on_tick(!connected && now - cut_off_since >= std::chrono::milliseconds(2 * kTickMs));
       }
     }
   }

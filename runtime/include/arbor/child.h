@@ -22,6 +22,7 @@ struct ChildHandle {
   pid_t pid = -1;
   std::string url;
   std::shared_ptr<NodeLink> link;
+  bool ours = true;  // our child process (reapable); false for an adopted node
 };
 
 // Launches the node, dials it and waits until the connection is up.

@@ -54,6 +54,14 @@ struct Config {
   // Loaded by every node without its own list. The same as configs/default.yaml.
   std::vector<PluginSpec> plugins = {{"dictionary", "", {}}, {"ping", "", {}}};
 
+  // restart: what a parent does when a child process dies. kNever (the default) leaves it down,
+  // as the exercise asks. kOnFailure respawns it in place (same id, same endpoint), at most
+  // max_restarts times within restart_window_ms, after which it stays down (as in Erlang/OTP).
+  enum class Restart { kNever, kOnFailure };
+  Restart restart = Restart::kNever;
+  int max_restarts = 3;
+  int restart_window_ms = 10000;
+
   std::vector<NodeSpec> nodes;  // created at start-up, in this order (the order shapes the BST)
   std::string data_dir;         // empty: none; "$ORIGIN" and "{session}" are expanded
   std::string log_level = "warn";

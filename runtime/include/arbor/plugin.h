@@ -68,6 +68,16 @@ class Plugin {
  public:
   virtual ~Plugin() = default;
   virtual Result<std::string> Handle(const Call& call) = 0;
+
+  // Called once per request, after all of its operations ran and before its reply is sent,
+  // when at least one of them was this plugin's. A plugin that buffers writes makes them
+  // durable here: once per request, not once per operation (group commit). An error replaces
+  // the OK results of this plugin's operations in that request. Default: nothing to do.
+  virtual Status Sync() { return Status::Ok(); }
+
+  // True when this instance's verbs may block even if their VerbSpec says otherwise, e.g. a
+  // dictionary configured to fsync. Asked once, after create. Default: the VerbSpec decides.
+  virtual bool Blocking() const { return false; }
 };
 
 struct PluginDescriptor {

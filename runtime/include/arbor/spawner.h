@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "arbor/message.h"
@@ -29,6 +30,7 @@ struct NodeLaunch {
   NodeId id = 0;
   std::string session;      // fills {session} in the endpoint template
   std::string config_path;  // empty: the embedded default config
+  std::optional<NodeId> parent_id;  // where the node asks to be re-adopted if cut off
   int lifeline_fd = -1;     // read end of the controller lifeline; -1: none
   bool new_process_group = false;
   std::chrono::milliseconds start_timeout{5000};

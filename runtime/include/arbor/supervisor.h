@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace arbor {
 
@@ -30,6 +31,9 @@ class Supervisor {
     int lifeline_fd = -1;                        // -1: no lifeline to watch
     std::chrono::milliseconds orphan_grace{0};   // used only when upstream_peers is set
     std::function<int()> upstream_peers;         // connections from the parent right now
+    // Called on each tick (about every 50 ms) with whether upstream_peers() has been 0 for a
+    // while: a cut-off node asks its parent's endpoint to adopt it back (Node::OnTick).
+    std::function<void(bool cut_off)> on_tick;
   };
   enum class Exit { kStopped, kLifelineLost, kOrphaned };
 
@@ -46,8 +50,13 @@ class Supervisor {
 
   // True when `pid` has exited (and been reaped) within `timeout`.
   bool WaitExit(pid_t pid, std::chrono::milliseconds timeout);
-  // Called on the supervisor thread for each reaped child, with its wait status.
+  // Called on the supervisor thread for each reaped child, with its wait status, and for each
+  // watched foreign process that disappeared, with status -1.
   void OnChildExit(std::function<void(pid_t pid, int status)> handler);
+  // Watches a process that is not our child (an adopted node, whose parent died): it cannot
+  // be reaped, so its disappearance is noticed by polling. Unwatch when done with it.
+  void WatchForeign(pid_t pid);
+  void UnwatchForeign(pid_t pid);
 
  private:
   void Reap();
@@ -58,6 +67,7 @@ class Supervisor {
   std::mutex mu_;
   std::condition_variable exited_cv_;
   std::map<pid_t, int> exited_;  // reaped, not yet claimed by WaitExit
+  std::vector<pid_t> foreign_;
   std::function<void(pid_t, int)> on_exit_;
   bool stop_ = false;
 };
