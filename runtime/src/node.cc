@@ -21,6 +21,9 @@ constexpr int kServerContexts = 256;
 // the hop nearest to it reports first, with the most precise message.
 constexpr std::uint32_t kHopMarginMs = 1;
 constexpr std::string_view kControlPrefix = "arbor.";
+// A sweep waits for whole subtrees, so each level must answer its parent well before the
+// parent gives up: each gives its children this much less time than it has.
+constexpr std::uint32_t kSweepHopMarginMs = 10;
 
 std::optional<NodeId> ParseId(const std::string& s) {
   NodeId v = 0;
@@ -144,6 +147,9 @@ void Node::Forward(Server::Exchange* ex, nng_msg* msg, std::uint64_t request_id,
 }
 
 void Node::Execute(Server::Exchange* ex, Request request) {
+  if (request.ops.size() == 1 && request.ops[0].verb == "arbor.sweep") {
+    return Sweep(ex, request.id, DeadlineIn(std::chrono::milliseconds(request.budget_ms)));
+  }
   bool blocking = false, control = false;
   for (const Op& op : request.ops) {
     control |= op.verb.starts_with(kControlPrefix);
@@ -468,6 +474,72 @@ void Node::AskForAdoption() {
     if (reply != nullptr) nng_msg_free(reply);
     adopt_in_flight_ = false;
   });
+}
+
+// arbor.sweep: this node's line ("<id> <pid> <children>") followed by the lines of every node
+// below it that answers. Children are asked in parallel and without blocking a thread, so a
+// sweep of the whole tree costs about one round trip per level, and a dead or hung subtree
+// costs at most the deadline, in parallel with the rest.
+void Node::Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadline) {
+  struct State {
+    std::mutex mu;
+    int pending = 1;  // one for this node, released after the children are asked
+    std::string text;
+  };
+  auto state = std::make_shared<State>();
+  state->text = fmt::format("{} {} {}", options_.id, getpid(), Children().text);
+  Server* server = server_.get();
+  auto release = [server, ex, request_id, state] {
+    std::string text;
+    {
+      std::lock_guard lock(state->mu);
+      if (--state->pending > 0) return;
+      text = std::move(state->text);
+    }
+    Reply reply;
+    reply.id = request_id;
+    reply.results.push_back({Status::Ok(), std::move(text)});
+    server->Reply(ex, EncodeReply(reply));
+  };
+  std::vector<std::pair<NodeId, std::shared_ptr<NodeLink>>> kids;
+  {
+    std::lock_guard lock(children_mu_);
+    for (const ChildSlot& slot : children_) {
+      if (slot.child && slot.child->link && slot.child->link->connected()) {
+        kids.emplace_back(slot.child->id, slot.child->link);
+      }
+    }
+  }
+  std::uint32_t left = RemainingMs(deadline);
+  for (auto& [id, link] : kids) {
+    if (left <= kSweepHopMarginMs) break;
+    Request q;
+    q.id = request_id;
+    q.target = id;
+    q.budget_ms = left - kSweepHopMarginMs;
+    q.ops.push_back({"arbor.sweep", {}});
+    std::string bytes = EncodeRequest(q);
+    nng_msg* msg = nullptr;
+    if (nng_msg_alloc(&msg, bytes.size()) != 0) continue;
+    std::memcpy(nng_msg_body(msg), bytes.data(), bytes.size());
+    {
+      std::lock_guard lock(state->mu);
+      ++state->pending;
+    }
+    link->CallAsync(msg, DeadlineIn(std::chrono::milliseconds(q.budget_ms)),
+                    [state, release](nng_msg* reply, Status) {
+      if (reply != nullptr) {
+        auto r = DecodeReply({static_cast<const std::uint8_t*>(nng_msg_body(reply)), nng_msg_len(reply)});
+        nng_msg_free(reply);
+        if (r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok()) {
+          std::lock_guard lock(state->mu);
+          state->text += "\n" + r->results[0].text;
+        }
+      }
+      release();
+    });
+  }
+  release();
 }
 
 }  // namespace arbor

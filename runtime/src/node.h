@@ -86,6 +86,7 @@ class Node {
   void Respawn(int side, std::uint64_t generation);
   NodeLaunch LaunchFor(NodeId child) const;
   void AskForAdoption();
+  void Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadline);
   // The child slot a target other than this node lives under: 0 left, 1 right.
   int SideOf(NodeId target) const { return RouteStep(options_.id, target) == Route::kLeft ? 0 : 1; }
   std::shared_ptr<NodeLink> LinkTo(int side, NodeId* child_id);

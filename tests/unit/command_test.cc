@@ -203,9 +203,9 @@ TEST_CASE("command: help lists builtins and plugin verbs with their plugin") {
   int ping_lines = 0;
   for (const std::string& line : help) ping_lines += line.rfind("ping <id>", 0) == 0;
   CHECK(ping_lines == 1);
-  CHECK(help.size() == 7u + 2u);
+  CHECK(help.size() == 9u + 2u);
 
-  CHECK(HelpText(VerbCatalog{}).size() == 7u);
+  CHECK(HelpText(VerbCatalog{}).size() == 9u);
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ Result<NodeId> IdArg(const std::string& word) {
 }  // namespace
 
 bool IsBuiltin(std::string_view w) {
-  return w == "create" || w == "remove" || w == "ping" || w == "pingall" || w == "info" ||
+  return w == "create" || w == "remove" || w == "ping" || w == "pingall" || w == "tree" || w == "info" ||
          w == "help" || w == "exit" || w == "quit";
 }
 
@@ -79,6 +79,7 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
   if (verb == "ping") return with_id(CommandKind::kPing, 1, 1, "ping <id>");
   if (verb == "info") return with_id(CommandKind::kInfo, 1, 1, "info <id>");
   if (verb == "pingall") return bare(CommandKind::kPingAll);
+  if (verb == "tree") return bare(CommandKind::kTree);
   if (verb == "help") return bare(CommandKind::kHelp);
   if (verb == "exit" || verb == "quit") return bare(CommandKind::kExit);
 
@@ -106,6 +107,8 @@ std::vector<std::string> HelpText(const VerbCatalog& verbs) {
       "remove <id>                stop node <id> and its whole subtree",
       "ping <id>                  Ok: 1 if the node answers, Ok: 0 if it exists but is unreachable",
       "pingall                    Ok: -1 if every node answers, else the unreachable ids",
+      "tree                       every node with its state (up/down/restarting/unreachable),",
+      "                           pid and restart count, one line each",
       "info <id>                  the node's pid, children and plugins",
       "help                       this list",
       "exit | quit                stop every node and leave",

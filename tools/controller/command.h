@@ -1,6 +1,6 @@
 // Command: one line of the controller's command language, parsed.
 //
-//   create <id> [parent]     remove <id>     ping <id>     pingall     info <id>
+//   create <id> [parent]     remove <id>     ping <id>     pingall     tree     info <id>
 //   help     exit | quit     <verb> <id> [args...]   (any verb a loaded plugin serves)
 //
 // Parsing checks syntax and, for plugin verbs, arity; it knows nothing about the tree.
@@ -19,7 +19,7 @@
 
 namespace arbor::controller {
 
-enum class CommandKind { kCreate, kRemove, kPing, kPingAll, kInfo, kVerb, kHelp, kExit };
+enum class CommandKind { kCreate, kRemove, kPing, kPingAll, kTree, kInfo, kVerb, kHelp, kExit };
 
 struct Command {
   CommandKind kind = CommandKind::kHelp;

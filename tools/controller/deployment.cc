@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <algorithm>
+#include <functional>
 #include <random>
+#include <signal.h>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -35,6 +39,7 @@ Deployment::Deployment(Config config, std::string config_path, std::string node_
     lifeline_read_ = fds[0];
     lifeline_write_ = fds[1];  // never written; its closing is the message
   }
+  supervisor_.OnChildExit([this](pid_t pid, int) { OnRootExit(pid); });
   supervisor_thread_ = std::thread([this] { supervisor_.Run(); });
 }
 
@@ -91,14 +96,7 @@ Result<pid_t> Deployment::Create(NodeId id) {
   }
   pid_t pid = -1;
   if (!parent) {
-    NodeLaunch launch;
-    launch.binary = node_binary_;
-    launch.id = id;
-    launch.session = session_;
-    launch.config_path = config_path_;
-    launch.lifeline_fd = lifeline_read_;
-    launch.new_process_group = true;
-    launch.start_timeout = std::chrono::milliseconds(config_.start_ms);
+    NodeLaunch launch = RootLaunch(id);
     LinkOptions lo{config_.max_message_bytes, config_.reconnect_min_ms, config_.reconnect_max_ms};
     Result<ChildHandle> root = StartChild(DefaultSpawner(), launch, lo);
     // A failed start is the node's fault, not an unreachable parent's.
@@ -106,6 +104,9 @@ Result<pid_t> Deployment::Create(NodeId id) {
     pid = root->pid;
     std::lock_guard lock(mu_);
     root_ = std::move(root).value();
+    root_state_ = "up";
+    root_restarts_ = 0;
+    root_restart_times_.clear();
   } else {
     Result<Reply> r = SendAndWait(*parent, {{"arbor.spawn", {std::to_string(id)}}},
                                   DeadlineIn(ControlBudget(config_)));
@@ -152,25 +153,136 @@ Status Deployment::Remove(NodeId id) {
   return Status::Ok();
 }
 
-std::vector<NodeId> Deployment::Unreachable() {
-  std::vector<NodeId> ids = Ids();
-  std::mutex mu;
-  std::condition_variable cv;
-  std::size_t pending = ids.size();
-  std::vector<NodeId> down;
-  for (NodeId id : ids) {
-    Send(id, {{"ping", {}}}, [&, id](Result<Reply> r) {
-      // Any answer from the node itself, even "no such verb", proves it is reachable.
-      bool up = r.ok() && r->route.ok();
-      std::lock_guard lock(mu);
-      if (!up) down.push_back(id);
-      if (--pending == 0) cv.notify_one();
-    });
+NodeLaunch Deployment::RootLaunch(NodeId id) const {
+  NodeLaunch launch;
+  launch.binary = node_binary_;
+  launch.id = id;
+  launch.session = session_;
+  launch.config_path = config_path_;
+  launch.lifeline_fd = lifeline_read_;
+  launch.new_process_group = true;
+  launch.start_timeout = std::chrono::milliseconds(config_.start_ms);
+  return launch;
+}
+
+// The controller is the root's parent, so it applies the same restart policy as a node does
+// to its children. The root's children ask to be adopted by the new root by themselves.
+void Deployment::OnRootExit(pid_t pid) {
+  std::lock_guard lock(mu_);
+  if (!root_ || root_->pid != pid || shut_down_) return;
+  if (config_.restart == Config::Restart::kNever) {
+    root_state_ = "down";
+    return;
   }
-  std::unique_lock lock(mu);
-  cv.wait(lock, [&] { return pending == 0; });
-  std::sort(down.begin(), down.end());
+  auto now = Clock::now();
+  while (!root_restart_times_.empty() &&
+         now - root_restart_times_.front() > std::chrono::milliseconds(config_.restart_window_ms)) {
+    root_restart_times_.pop_front();
+  }
+  if (static_cast<int>(root_restart_times_.size()) >= config_.max_restarts) {
+    root_state_ = "down";
+    return;
+  }
+  root_restart_times_.push_back(now);
+  root_state_ = "restarting";
+  NodeLaunch launch = RootLaunch(root_->id);
+  respawner_.Post([this, launch, pid] {
+    Result<LaunchedNode> started = DefaultSpawner().Launch(launch);
+    std::lock_guard lock(mu_);
+    if (!root_ || root_->pid != pid || shut_down_) {
+      if (started.ok()) ::kill(started->pid, SIGKILL);
+      return;
+    }
+    if (!started.ok()) {
+      root_state_ = "down";
+      return;
+    }
+    root_->pid = started->pid;  // the link keeps its address and reconnects by itself
+    root_state_ = "up";
+    ++root_restarts_;
+  });
+}
+
+Deployment::Swept Deployment::Sweep() {
+  Swept out;
+  std::optional<NodeId> root;
+  {
+    std::lock_guard lock(mu_);
+    root = model_.root();
+  }
+  if (!root) return out;
+  // The tree gets request_ms; the controller waits a little longer, so that a hung subtree is
+  // reported missing by its parent rather than turning the whole sweep into a timeout.
+  Request q;
+  q.id = next_request_id_++;
+  q.target = *root;
+  q.budget_ms = static_cast<std::uint32_t>(config_.request_ms);
+  q.ops.push_back({"arbor.sweep", {}});
+  std::shared_ptr<NodeLink> link = root_link();
+  if (!link) return out;
+  Result<Reply> r = link->Call(q, DeadlineIn(std::chrono::milliseconds(config_.request_ms + 250)));
+  if (!r.ok() || !r->route.ok() || r->results.size() != 1 || !r->results[0].status.ok()) return out;
+  std::istringstream lines(r->results[0].text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    NodeId id;
+    pid_t pid;
+    std::string children;
+    if (!(words >> id >> pid >> children)) continue;
+    out.reached[id] = pid;
+    if (children == "-") continue;
+    // Children come as "L <id> <state> <restarts> <pid>;R ...": re-read with ';' as a space.
+    std::string flat = children;
+    std::replace(flat.begin(), flat.end(), ';', ' ');
+    std::istringstream kids(flat);
+    std::string side, state;
+    NodeId kid;
+    int restarts;
+    pid_t kid_pid;
+    while (kids >> side >> kid >> state >> restarts >> kid_pid) {
+      out.child_report[kid] = {state, restarts, kid_pid};
+    }
+  }
+  return out;
+}
+
+std::vector<NodeId> Deployment::Unreachable() {
+  Swept swept = Sweep();
+  std::vector<NodeId> down;
+  for (NodeId id : Ids()) {
+    if (!swept.reached.count(id)) down.push_back(id);
+  }
   return down;
+}
+
+std::vector<std::string> Deployment::Tree() {
+  Swept swept = Sweep();
+  std::vector<std::string> lines;
+  std::lock_guard lock(mu_);
+  if (!model_.root()) return {"(empty tree)"};
+  std::function<void(NodeId, int)> walk = [&](NodeId id, int depth) {
+    const TreeModel::Entry* e = model_.Find(id);
+    std::string state = "unreachable";
+    int restarts = 0;
+    pid_t pid = e ? e->pid : -1;
+    if (auto it = swept.child_report.find(id); it != swept.child_report.end()) {
+      std::tie(state, restarts, pid) = it->second;
+    } else if (!e->parent) {
+      state = root_state_;
+      restarts = root_restarts_;
+      if (root_) pid = root_->pid;
+    }
+    if (auto it = swept.reached.find(id); it != swept.reached.end()) {
+      state = "up";
+      pid = it->second;
+    }
+    lines.push_back(fmt::format("{:{}}{} {} pid={} restarts={}", "", 2 * depth, id, state, pid,
+                                restarts));
+    if (e->left) walk(*e->left, depth + 1);
+    if (e->right) walk(*e->right, depth + 1);
+  };
+  walk(*model_.root(), 0);
+  return lines;
 }
 
 void Deployment::Send(NodeId target, std::vector<Op> ops, Done done) {

@@ -10,6 +10,9 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <map>
+#include <tuple>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +22,7 @@
 #include "arbor/child.h"
 #include "arbor/config.h"
 #include "tree_model.h"
+#include "worker_pool.h"
 
 namespace arbor::controller {
 
@@ -35,8 +39,11 @@ class Deployment {
   Result<pid_t> Create(NodeId id);
   // NotFound, Unavailable (the parent cannot be reached), or another error.
   Status Remove(NodeId id);
-  // The ids of nodes that do not answer a ping, ascending.
+  // The ids of nodes that do not answer, ascending. One sweep of the tree (arbor.sweep).
   std::vector<NodeId> Unreachable();
+  // One line per node, depth first with indentation: id, state (up / down / restarting /
+  // unreachable), pid and restart count, as the node and its parent report them.
+  std::vector<std::string> Tree();
 
   bool Contains(NodeId id) const;
   std::vector<NodeId> Ids() const;
@@ -50,6 +57,14 @@ class Deployment {
   void Shutdown();
 
  private:
+  struct Swept {
+    std::map<NodeId, pid_t> reached;  // nodes that answered, with their pid
+    // What each answering node says of its children: state, restarts, pid.
+    std::map<NodeId, std::tuple<std::string, int, pid_t>> child_report;
+  };
+  Swept Sweep();
+  void OnRootExit(pid_t pid);
+  NodeLaunch RootLaunch(NodeId id) const;
   Result<Reply> SendAndWait(NodeId target, std::vector<Op> ops, Deadline deadline);
   std::shared_ptr<NodeLink> root_link() const;
 
@@ -66,7 +81,11 @@ class Deployment {
   mutable std::mutex mu_;  // guards model_ and root_
   TreeModel model_;
   std::optional<ChildHandle> root_;
+  std::string root_state_ = "up";
+  int root_restarts_ = 0;
+  std::deque<Clock::time_point> root_restart_times_;
   bool shut_down_ = false;
+  WorkerPool respawner_{1};  // the controller is the root's parent: it restarts the root
 };
 
 }  // namespace arbor::controller

@@ -9,7 +9,8 @@ namespace {
 constexpr std::size_t kMaxBatch = 256;
 
 bool IsBarrier(CommandKind k) {
-  return k == CommandKind::kCreate || k == CommandKind::kRemove || k == CommandKind::kPingAll;
+  return k == CommandKind::kCreate || k == CommandKind::kRemove || k == CommandKind::kPingAll ||
+         k == CommandKind::kTree;
 }
 
 Op OpFor(const Command& c) {
@@ -160,6 +161,11 @@ std::string Scheduler::RunBarrier(const Command& c) {
     case CommandKind::kCreate: return FormatCreate(deployment_.Create(c.id));
     case CommandKind::kRemove: return FormatRemove(deployment_.Remove(c.id));
     case CommandKind::kPingAll: return FormatPingAll(deployment_.Unreachable());
+    case CommandKind::kTree: {
+      std::string out;
+      for (const std::string& line : deployment_.Tree()) out += (out.empty() ? "" : "\n") + line;
+      return out;
+    }
     default: return "Error: internal: not a tree command";
   }
 }
