@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <cstring>
 #include <thread>
 
@@ -56,6 +59,7 @@ Status Node::Start(PluginSet plugins) {
     auto p = dir.find("{session}");
     if (p != std::string::npos) dir.replace(p, 9, options_.session);
     context.data_dir = fmt::format("{}/node-{}", dir, options_.id);
+    data_dir_ = context.data_dir;
   }
   const auto& specs = config_.PluginsFor(options_.id);
   for (const LoadedPlugin& p : plugins.plugins) {
@@ -75,6 +79,11 @@ Status Node::Start(PluginSet plugins) {
                                [this](Server::Exchange* ex, nng_msg* m) { OnRequest(ex, m); });
   if (!server.ok()) return server.status();
   server_ = std::move(server).value();
+  if (options_.respawn) {
+    control_worker_.Post([this] { RecoverChildren(); });
+  } else if (!ChildrenFile().empty()) {
+    std::remove(ChildrenFile().c_str());  // a new node with an old id starts with no children
+  }
   return Status::Ok();
 }
 
@@ -254,6 +263,7 @@ OpResult Node::Spawn(NodeId child) {
   slot.restart_times.clear();
   slot.adopted = false;
   ++slot.generation;
+  SaveChildren();
   return {Status::Ok(), std::to_string(pid)};
 }
 
@@ -265,6 +275,7 @@ NodeLaunch Node::LaunchFor(NodeId child) const {
   launch.config_path = options_.config_path;
   launch.parent_id = options_.id;
   launch.lifeline_fd = options_.lifeline_fd;
+  launch.respawn = false;
   launch.start_timeout = std::chrono::milliseconds(config_.start_ms);
   return launch;
 }
@@ -287,6 +298,7 @@ OpResult Node::Remove(NodeId child) {
   StopChild(handle, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
   std::lock_guard lock(children_mu_);
   children_[side].busy = false;
+  SaveChildren();
   return {};
 }
 
@@ -301,6 +313,7 @@ void Node::StopChildren() {
       slot.child.reset();
       ++slot.generation;
     }
+    SaveChildren();
   }
   // Both subtrees stop at once, so a whole tree stops in time proportional to its depth, not
   // its size, and a hung child on one side does not delay the other.
@@ -371,7 +384,9 @@ void Node::Respawn(int side, std::uint64_t generation) {
     if (!slot.child || slot.generation != generation) return;  // removed meanwhile
     id = slot.child->id;
   }
-  Result<LaunchedNode> started = spawner_.Launch(LaunchFor(id));
+  NodeLaunch launch = LaunchFor(id);
+  launch.respawn = true;
+  Result<LaunchedNode> started = spawner_.Launch(launch);
   std::lock_guard lock(children_mu_);
   ChildSlot& slot = children_[side];
   if (!slot.child || slot.generation != generation) {
@@ -379,8 +394,18 @@ void Node::Respawn(int side, std::uint64_t generation) {
     return;
   }
   if (!started.ok()) {
+    // Killed while starting, say: that counts as another restart, within the same limit.
     spdlog::error("respawn of child {} failed: {}", id, started.status().ToString());
-    slot.state = ChildState::kDown;
+    auto now = Clock::now();
+    if (static_cast<int>(slot.restart_times.size()) >= config_.max_restarts) {
+      slot.state = ChildState::kDown;
+      return;
+    }
+    slot.restart_times.push_back(now);
+    control_worker_.Post([this, side, generation] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      Respawn(side, generation);
+    });
     return;
   }
   slot.child->pid = started->pid;
@@ -422,6 +447,7 @@ OpResult Node::Adopt(const Op& op) {
   slot.adopted = true;
   ++slot.generation;
   supervisor_.WatchForeign(static_cast<pid_t>(*pid));
+  SaveChildren();
   spdlog::info("adopted child {} (pid {})", *child, *pid);
   return {};
 }
@@ -540,6 +566,84 @@ void Node::Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadli
     });
   }
   release();
+}
+
+std::string Node::ChildrenFile() const {
+  if (config_.restart != Config::Restart::kOnFailure || data_dir_.empty()) return "";
+  return data_dir_ + "/children";
+}
+
+// Written atomically (temporary file, then rename): a kill in the middle leaves the old list.
+void Node::SaveChildren() {
+  std::string path = ChildrenFile();
+  if (path.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir_, ec);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const ChildSlot& slot : children_) {
+      if (slot.child) out << slot.child->id << "\n";
+    }
+  }
+  std::filesystem::rename(tmp, path, ec);
+}
+
+// A respawned node takes back the children its previous process had: each one that still runs
+// is dialled at its endpoint (and watched, since it is no longer our process); one that died
+// meanwhile, with nobody left to notice, is started again and loads its own data.
+void Node::RecoverChildren() {
+  std::ifstream in(ChildrenFile());
+  for (std::string line; std::getline(in, line);) {
+    if (std::optional<NodeId> id = ParseId(line)) RecoverChild(*id);
+  }
+}
+
+void Node::RecoverChild(NodeId id) {
+  int side = SideOf(id);
+  {
+    std::lock_guard lock(children_mu_);
+    if (children_[side].child || children_[side].busy) return;  // adopted already
+    children_[side].busy = true;
+  }
+  auto link = NodeLink::Dial(config_.EndpointFor(options_.session, id), link_options_);
+  std::optional<ChildHandle> handle;
+  bool ours = false;
+  if (link.ok() && (*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(300)))) {
+    Request q;
+    q.target = id;
+    q.budget_ms = 1000;
+    q.ops.push_back({"arbor.info", {}});
+    Result<Reply> r = (*link)->Call(q, DeadlineIn(std::chrono::milliseconds(1000)));
+    if (r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok()) {
+      const std::string& t = r->results[0].text;  // "pid=<pid> ..."
+      std::optional<NodeId> pid = ParseId(t.substr(4, t.find(' ') - 4));
+      if (pid) handle = ChildHandle{id, static_cast<pid_t>(*pid), (*link)->url(), std::move(link).value(), false};
+    }
+  }
+  if (!handle) {
+    NodeLaunch launch = LaunchFor(id);
+    launch.respawn = true;
+    Result<ChildHandle> started = StartChild(spawner_, launch, link_options_);
+    if (started.ok()) handle = std::move(started).value(), ours = true;
+  }
+  std::lock_guard lock(children_mu_);
+  ChildSlot& slot = children_[side];
+  slot.busy = false;
+  if (!handle) {
+    spdlog::error("could not recover child {}", id);
+    return;
+  }
+  if (slot.child) {  // adopted while we worked: keep that one
+    if (ours) ::kill(handle->pid, SIGKILL);
+    return;
+  }
+  if (!ours) supervisor_.WatchForeign(handle->pid);
+  slot.child = std::move(handle);
+  slot.state = ChildState::kUp;
+  slot.adopted = !ours;
+  ++slot.generation;
+  spdlog::warn("recovered child {} ({})", id, ours ? "restarted" : "still running");
 }
 
 }  // namespace arbor

@@ -37,6 +37,7 @@ struct NodeOptions {
   int lifeline_fd = -1;     // passed on to children
   std::string binary;       // this executable, to start children with
   std::optional<NodeId> parent_id;  // none for the root
+  bool respawn = false;             // started again in place after dying: recover children
 };
 
 class Node {
@@ -87,6 +88,12 @@ class Node {
   NodeLaunch LaunchFor(NodeId child) const;
   void AskForAdoption();
   void Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadline);
+  // The child ids of this node, kept in its data directory when restarts are on, so that a
+  // respawned node finds the children it had even if they cannot ask for adoption.
+  std::string ChildrenFile() const;
+  void SaveChildren();  // children_mu_ held
+  void RecoverChildren();
+  void RecoverChild(NodeId id);
   // The child slot a target other than this node lives under: 0 left, 1 right.
   int SideOf(NodeId target) const { return RouteStep(options_.id, target) == Route::kLeft ? 0 : 1; }
   std::shared_ptr<NodeLink> LinkTo(int side, NodeId* child_id);
@@ -103,6 +110,7 @@ class Node {
   WorkerPool workers_{2};         // blocking plugin verbs
   WorkerPool control_worker_{1};  // spawn/remove/shutdown: never stuck behind slow handlers
 
+  std::string data_dir_;  // this node's directory under the deployment's data_dir, or empty
   std::unique_ptr<NodeLink> adopt_link_;  // to the parent's endpoint, only while cut off
   std::atomic<bool> adopt_in_flight_{false};
 

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   app.add_option("--lifeline-fd", options.lifeline_fd, "exit when this pipe reports EOF");
   arbor::NodeId parent_id = 0;
   auto* parent = app.add_option("--parent-id", parent_id, "parent node, to ask for re-adoption");
+  app.add_flag("--respawn", options.respawn, "started again after dying: recover the children");
   CLI11_PARSE(app, argc, argv);
 
   if (*parent) options.parent_id = parent_id;

@@ -73,6 +73,7 @@ class PosixSpawner final : public Spawner {
     if (lifeline.get() >= 0) args.insert(args.end(), {"--lifeline-fd", std::to_string(kLifelineFd)});
     if (!l.config_path.empty()) args.insert(args.end(), {"--config", l.config_path});
     if (l.parent_id) args.insert(args.end(), {"--parent-id", std::to_string(*l.parent_id)});
+    if (l.respawn) args.push_back("--respawn");
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

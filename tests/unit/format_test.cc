@@ -24,7 +24,11 @@ TEST_CASE("format: plugin verb answers") {
 
 TEST_CASE("format: plugin verb errors") {
   CHECK(FormatNotFoundVerb(12) == "Error:12: Not found");
-  CHECK(FormatVerb(12, NotFound("no node 12 in the tree"), nullptr) == "Error:12: Not found");
+  // The controller checks existence itself; a hop without the child means the tree is
+  // incomplete for now (a respawned node taking its children back), so: unavailable.
+  CHECK(FormatVerb(12, NotFound("node 10 has no child on the side of 12"), nullptr) ==
+        "Error:12: Node is unavailable");
+  CHECK(FormatNotFoundVerb(12) == "Error:12: Not found");
   CHECK(FormatVerb(5, Unavailable("node 5 did not answer in time"), nullptr) ==
         "Error:5: Node is unavailable");
   // The route status decides even when an op result is at hand.

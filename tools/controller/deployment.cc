@@ -186,6 +186,7 @@ void Deployment::OnRootExit(pid_t pid) {
   root_restart_times_.push_back(now);
   root_state_ = "restarting";
   NodeLaunch launch = RootLaunch(root_->id);
+  launch.respawn = true;
   respawner_.Post([this, launch, pid] {
     Result<LaunchedNode> started = DefaultSpawner().Launch(launch);
     std::lock_guard lock(mu_);

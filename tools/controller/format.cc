@@ -7,8 +7,11 @@ namespace arbor::controller {
 std::string FormatNotFoundVerb(NodeId id) { return fmt::format("Error:{}: Not found", id); }
 
 std::string FormatVerb(NodeId id, const Status& route, const OpResult* op) {
-  if (route.code() == Code::kUnavailable) return fmt::format("Error:{}: Node is unavailable", id);
-  if (route.code() == Code::kNotFound) return FormatNotFoundVerb(id);
+  // The controller sends only to ids it knows exist, so a hop that has no such child means the
+  // tree is incomplete for now (a respawned node has not taken its children back yet).
+  if (route.code() == Code::kUnavailable || route.code() == Code::kNotFound) {
+    return fmt::format("Error:{}: Node is unavailable", id);
+  }
   if (!route.ok()) return fmt::format("Error:{}: {}", id, route.message());
   if (op == nullptr) return fmt::format("Error:{}: the node sent no result", id);
   if (!op->status.ok()) return fmt::format("Error:{}: {}", id, op->status.message());

@@ -31,6 +31,7 @@ struct NodeLaunch {
   std::string session;      // fills {session} in the endpoint template
   std::string config_path;  // empty: the embedded default config
   std::optional<NodeId> parent_id;  // where the node asks to be re-adopted if cut off
+  bool respawn = false;             // the node died and is started again in place
   int lifeline_fd = -1;     // read end of the controller lifeline; -1: none
   bool new_process_group = false;
   std::chrono::milliseconds start_timeout{5000};
