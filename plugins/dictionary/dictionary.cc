@@ -20,23 +20,61 @@
 //     controller prints an error as "Error:<id>: <message>", so write messages for a human.
 //   - Handle() runs concurrently on several threads: guard shared state.
 //   - A verb marked blocking=false runs on an I/O thread and must return quickly. Mark verbs
-//     that touch the disk or compute for long as blocking=true.
+//     that touch the disk or compute for long as blocking=true, or, when only some
+//     configurations block, say so per instance with Blocking().
 //   - The data lives here, in the node process. The controller never sees it.
+//
+// Durability, an option (see journal.h for the files and the crash rules):
+//
+//   plugins:
+//     load:
+//       - name: dictionary
+//         options: {durability: fsync, compact_every: 10000}
+//   data_dir: /var/lib/arbor     # each node keeps its files in <data_dir>/node-<id>
+//
+//   durability: none    the default: memory only, a node that dies loses its data
+//   durability: flush   every set is written to a journal before it is acknowledged:
+//                       survives kill -9 of the node, not a crash of the machine
+//   durability: fsync   and the journal is fdatasync'ed before the reply goes out: survives a
+//                       crash of the machine too. One fdatasync per request, not per set
+//   compact_every: N    after N journal records, write the whole map as a snapshot and empty
+//                       the journal (default 10000), so that the journal stays short
+//
+// It shows the two optional Plugin hooks: Sync() (make a request's writes durable once, before
+// its reply) and Blocking() (this instance touches the disk, so its verb must leave the I/O
+// thread).
 #include <charconv>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "arbor/plugin.h"
+#include "journal.h"
 
 namespace {
+
+using dictionary::Durability;
 
 // --- 1. The plugin class ----------------------------------------------------------------------
 
 class Dictionary final : public arbor::Plugin {
  public:
+  // In memory only (durability: none).
+  Dictionary() = default;
+  // Durable: every set goes through `journal`, which has already loaded `values` from disk.
+  Dictionary(std::unique_ptr<dictionary::Journal> journal, dictionary::Map values)
+      : journal_(std::move(journal)), values_(std::move(values)) {}
+
   arbor::Result<std::string> Handle(const arbor::Call& call) override {
+    // A journal found corrupt at load answers every call with why (reads too: an empty
+    // dictionary would answer "not found" for values that exist on disk).
+    if (journal_ != nullptr) {
+      if (arbor::Status s = journal_->Health(); !s.ok()) return s;
+    }
     // The runtime has already checked the verb and its arity against the table below, so
     // call.args holds one or two strings here.
     const std::string& name = call.args[0];
@@ -46,6 +84,16 @@ class Dictionary final : public arbor::Plugin {
     if (!value.ok()) return value.status();
     return Set(name, *value);
   }
+
+  // The runtime calls this once per request, after all of its operations ran and before the
+  // reply is sent. With durability fsync, this is where the request's sets reach the disk: one
+  // fdatasync for all of them (group commit), and no reply before it.
+  arbor::Status Sync() override {
+    return journal_ != nullptr ? journal_->Sync() : arbor::Status::Ok();
+  }
+
+  // A durable dictionary writes files in Handle(): take it off the I/O thread.
+  bool Blocking() const override { return journal_ != nullptr; }
 
  private:
   static arbor::Status CheckName(const std::string& name) {
@@ -83,12 +131,33 @@ class Dictionary final : public arbor::Plugin {
   }
 
   arbor::Result<std::string> Set(const std::string& name, std::int64_t value) {
-    std::unique_lock lock(mu_);
-    values_[name] = value;
-    return std::string();  // an empty answer prints as just "Ok:<id>"
+    if (journal_ == nullptr) {
+      std::unique_lock lock(mu_);
+      values_[name] = value;
+      return std::string();  // an empty answer prints as just "Ok:<id>"
+    }
+    // One durable set at a time, so that the journal's order is the order in which values_
+    // changes: two sets of one name replay in the order they were applied. A mutex of its own,
+    // not mu_, so that reads go on while a set writes its record or compacts.
+    std::lock_guard writer(write_mu_);
+    // The journal first: a set that did not reach it must not be seen, nor acknowledged.
+    if (arbor::Status s = journal_->Append(name, value); !s.ok()) return s;
+    {
+      std::unique_lock lock(mu_);
+      values_[name] = value;
+    }
+    // Now and then the journal is folded into a snapshot. Sets are held off by write_mu_, so
+    // values_ is exactly what the files replay to.
+    if (journal_->CompactionDue()) {
+      std::shared_lock lock(mu_);
+      journal_->Compact(values_);
+    }
+    return std::string();
   }
 
-  std::shared_mutex mu_;
+  std::unique_ptr<dictionary::Journal> journal_;  // null with durability none
+  std::mutex write_mu_;                           // durable sets, one at a time
+  std::shared_mutex mu_;                          // guards values_
   std::unordered_map<std::string, std::int64_t> values_;
 };
 
@@ -102,18 +171,81 @@ constexpr arbor::VerbSpec kVerbs[] = {
      .max_args = 2,
      .usage = "<name> [value]",
      .help = "set name to a 64-bit integer on the node, or read it back",
-     .blocking = false},  // a map lookup: safe to run on the I/O thread
+     .blocking = false},  // a map lookup: safe on the I/O thread. Durable instances say
+                          // otherwise through Dictionary::Blocking().
 };
 
 // --- 3. The factory ---------------------------------------------------------------------------
-// Called once per node. Options from the YAML arrive in context.options; reject what you do not
-// understand, so that a typo in a deployment is an error and not a silent default.
+// Called once per node. Options from the YAML arrive in context.options as strings; reject what
+// you do not understand, so that a typo in a deployment is an error and not a silent default.
+// Anything slow at startup (here: loading the files) belongs here too: the node answers nothing
+// before every plugin is created.
+
+struct Options {
+  Durability durability = Durability::kNone;
+  std::uint64_t compact_every = 10000;
+};
+
+const char* Name(Durability d) {
+  switch (d) {
+    case Durability::kNone:
+      return "none";
+    case Durability::kFlush:
+      return "flush";
+    case Durability::kFsync:
+      return "fsync";
+  }
+  return "?";
+}
+
+arbor::Result<Options> ParseOptions(const std::map<std::string, std::string>& options) {
+  Options parsed;
+  for (const auto& [key, value] : options) {
+    if (key == "durability") {
+      if (value == "none") {
+        parsed.durability = Durability::kNone;
+      } else if (value == "flush") {
+        parsed.durability = Durability::kFlush;
+      } else if (value == "fsync") {
+        parsed.durability = Durability::kFsync;
+      } else {
+        return arbor::InvalidArgument("option 'durability' of the dictionary is none, flush or " +
+                                      ("fsync, not '" + value + "'"));
+      }
+    } else if (key == "compact_every") {
+      std::uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n == 0) {
+        return arbor::InvalidArgument("option 'compact_every' of the dictionary is a positive " +
+                                      ("integer, not '" + value + "'"));
+      }
+      parsed.compact_every = n;
+    } else {
+      return arbor::InvalidArgument("unknown option '" + key +
+                                    "' (the dictionary takes durability and compact_every)");
+    }
+  }
+  return parsed;
+}
 
 arbor::Result<std::unique_ptr<arbor::Plugin>> Create(const arbor::PluginContext& context) {
-  for (const auto& [key, value] : context.options) {
-    return arbor::InvalidArgument("unknown option '" + key + "' (the dictionary takes none)");
+  arbor::Result<Options> options = ParseOptions(context.options);
+  if (!options.ok()) return options.status();
+  if (options->durability == Durability::kNone) {
+    return std::unique_ptr<arbor::Plugin>(new Dictionary());
   }
-  return std::unique_ptr<arbor::Plugin>(new Dictionary());
+  if (context.data_dir.empty()) {
+    return arbor::InvalidArgument(std::string("durability '") + Name(options->durability) +
+                                  "' needs a data_dir in the deployment config");
+  }
+  // Load what the node wrote before it last stopped. Corrupt files do not fail here: the
+  // dictionary comes up and answers every call with what is wrong (see Handle).
+  dictionary::Map values;
+  auto journal = dictionary::Journal::Open(context.data_dir, options->durability,
+                                           options->compact_every, &values);
+  if (!journal.ok()) return journal.status();
+  return std::unique_ptr<arbor::Plugin>(
+      new Dictionary(std::move(journal).value(), std::move(values)));
 }
 
 // --- 4. The descriptor and its export ---------------------------------------------------------

@@ -1,5 +1,6 @@
 #include "node.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -58,14 +59,17 @@ Status Node::Start(PluginSet plugins) {
     std::string dir = ExpandOrigin(config_.data_dir);
     auto p = dir.find("{session}");
     if (p != std::string::npos) dir.replace(p, 9, options_.session);
-    context.data_dir = fmt::format("{}/node-{}", dir, options_.id);
-    data_dir_ = context.data_dir;
+    data_dir_ = fmt::format("{}/node-{}", dir, options_.id);
   }
   const auto& specs = config_.PluginsFor(options_.id);
   for (const LoadedPlugin& p : plugins.plugins) {
+    context.options.clear();
     for (const PluginSpec& s : specs) {
       if (s.name == p.name()) context.options = s.options;
     }
+    // Each plugin gets its own directory, so plugins cannot collide with each other or with
+    // the runtime's own files in the node's directory.
+    context.data_dir = data_dir_.empty() ? "" : data_dir_ + "/" + p.name();
     Result<std::shared_ptr<Plugin>> made = p.Create(context);
     if (!made.ok()) {
       plugin_errors_.push_back(made.status());
@@ -209,6 +213,8 @@ void Node::SyncPlugins(const Request& request, Reply& reply) {
       s = p->Sync();
     } catch (const std::exception& e) {
       s = Internal(fmt::format("sync failed: {}", e.what()));
+    } catch (...) {
+      s = Internal("sync failed");
     }
     if (s.ok()) continue;
     for (std::size_t j = i; j < request.ops.size(); ++j) {
@@ -580,12 +586,16 @@ void Node::SaveChildren() {
   std::error_code ec;
   std::filesystem::create_directories(data_dir_, ec);
   std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const ChildSlot& slot : children_) {
-      if (slot.child) out << slot.child->id << "\n";
-    }
+  std::string text;
+  for (const ChildSlot& slot : children_) {
+    if (slot.child) text += std::to_string(slot.child->id) + "\n";
   }
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return spdlog::error("cannot write {}: {}", tmp, std::strerror(errno));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ok = ::fsync(fd) == 0 && ok;  // the rename must not publish a file whose data is not there
+  ::close(fd);
+  if (!ok) return spdlog::error("cannot write {}", tmp);
   std::filesystem::rename(tmp, path, ec);
 }
 

@@ -71,19 +71,31 @@ void NodeLink::Close() {
 bool NodeLink::WaitConnected(Deadline deadline) const {
   while (!connected()) {
     if (Clock::now() >= deadline || closed_) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    // A local connect takes microseconds; every node creation waits here once.
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   return true;
 }
 
-void NodeLink::OnPipeEvent(nng_pipe, nng_pipe_ev event, void* arg) {
-  // Runs with the socket lock held: only flip counters and schedule work here.
-  auto* self = static_cast<NodeLink*>(arg);
+int NodeLink::TrackPipe(std::mutex& mu, std::set<std::uint32_t>& live, nng_pipe pipe,
+                        nng_pipe_ev event) {
+  std::lock_guard lock(mu);
+  std::uint32_t id = nng_pipe_id(pipe);
   if (event == NNG_PIPE_EV_ADD_POST) {
-    self->pipes_.fetch_add(1);
-    return;
+    live.insert(id);
+  } else {
+    live.erase(id);
   }
-  if (self->pipes_.fetch_sub(1) == 1 && !self->closed_ && !self->abort_pending_.exchange(true)) {
+  return static_cast<int>(live.size());
+}
+
+void NodeLink::OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg) {
+  // Runs with the socket lock held: only update the set and schedule work here.
+  auto* self = static_cast<NodeLink*>(arg);
+  int live = TrackPipe(self->pipes_mu_, self->live_pipes_, pipe, event);
+  self->pipes_.store(live);
+  if (event == NNG_PIPE_EV_REM_POST && live == 0 && !self->closed_ &&
+      !self->abort_pending_.exchange(true)) {
     nng_sleep_aio(0, self->abort_aio_);
   }
 }

@@ -87,9 +87,9 @@ void Server::Close() {
   for (auto& ex : exchanges_) nng_aio_stop(ex->aio);
 }
 
-void Server::OnPipeEvent(nng_pipe, nng_pipe_ev event, void* arg) {
+void Server::OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg) {
   auto* self = static_cast<Server*>(arg);
-  self->pipes_.fetch_add(event == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+  self->pipes_.store(NodeLink::TrackPipe(self->pipes_mu_, self->live_pipes_, pipe, event));
 }
 
 void Server::Receive(Exchange* ex) {

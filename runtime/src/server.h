@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,9 @@ class Server {
   nng_socket socket_ = NNG_SOCKET_INITIALIZER;
   Handler handler_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
-  std::atomic<int> pipes_{0};
+  std::atomic<int> pipes_{0};  // live_pipes_.size()
+  std::mutex pipes_mu_;
+  std::set<std::uint32_t> live_pipes_;
   // nng 1.5 crashes when a context operation starts while its socket is being closed. Every
   // start checks closed_ under mu_, and Close() sets it under mu_ before nng_close.
   std::mutex mu_;

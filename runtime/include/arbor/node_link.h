@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ class NodeLink {
 
   const std::string& url() const { return url_; }
   bool connected() const { return pipes_.load() > 0; }
+  // nng may report a pipe's removal without its addition (a pipe closed while it was being
+  // added), so pipes are tracked by id, never by counting events.
+  static int TrackPipe(std::mutex& mu, std::set<std::uint32_t>& live, nng_pipe pipe, nng_pipe_ev event);
   // Waits until connected or `deadline`; true when connected.
   bool WaitConnected(Deadline deadline) const;
 
@@ -78,7 +82,9 @@ class NodeLink {
   std::size_t max_message_bytes_ = 0;
   nng_socket socket_ = NNG_SOCKET_INITIALIZER;
   nng_aio* abort_aio_ = nullptr;  // runs the disconnect sweep outside the socket lock
-  std::atomic<int> pipes_{0};
+  std::atomic<int> pipes_{0};  // live_pipes_.size(), readable without the lock
+  std::mutex pipes_mu_;
+  std::set<std::uint32_t> live_pipes_;
   std::atomic<bool> abort_pending_{false};
   // As in Server: operations start only under mu_ with closed_ unset, because nng 1.5 crashes
   // when one starts while the socket is being closed. closed_ is also read without the lock
