@@ -20,28 +20,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# shellcheck source=../tools/lib/packages.sh
+source tools/lib/packages.sh
 packages=(gnuplot-nox python3)
-
-install_missing() {
-  local missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "bench: installing ${missing[*]}" >&2
-  local sudo=()
-  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "${missing[@]}" >&2
-}
 
 build() {
   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DARBOR_BUILD_TESTS=OFF >&2
   cmake --build build-bench -j"$(nproc)" >&2
 }
 
-install_missing
+ensure_packages "${packages[@]}"
 build
 
 bench_bin=$root/build-bench/bin/arbor-bench

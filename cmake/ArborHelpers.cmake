@@ -38,17 +38,23 @@ function(add_arbor_plugin name)
   arbor_target_defaults(arbor_plugin_${name})
 endfunction()
 
-# add_arbor_test(<name> SOURCES ... [LABELS ...] [TIMEOUT seconds])
-# One Catch2 binary; each TEST_CASE becomes its own ctest test with a timeout.
+# add_arbor_test(<name> SOURCES ... [LABELS label] [TIMEOUT seconds] [SERIAL])
+# (One label: catch_discover_tests splices a list into its PROPERTIES and shifts the rest.)
+# One Catch2 binary; each TEST_CASE becomes its own ctest test with a timeout. SERIAL keeps
+# its cases from running beside any other test (for the heavy torture tests, whose deadlines
+# would otherwise compete for two cores with everything else).
 function(add_arbor_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LABELS;LIBS" ${ARGN})
+  cmake_parse_arguments(T "SERIAL" "TIMEOUT" "SOURCES;LABELS;LIBS" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 60)
   endif()
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE arbor_test_support ${T_LIBS})
   arbor_target_defaults(${name})
+  set(serial FALSE)
+  if(T_SERIAL)
+    set(serial TRUE)
+  endif()
   catch_discover_tests(${name}
-    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
-    DISCOVERY_TIMEOUT 30)
+    PROPERTIES TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}" RUN_SERIAL ${serial})
 endfunction()

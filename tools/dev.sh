@@ -8,22 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
 
+# shellcheck source=lib/packages.sh
+source tools/lib/packages.sh
+
 packages=(g++ cmake make pkg-config libnng-dev libyaml-cpp-dev libboost-dev catch2 libedit-dev
           libcli11-dev libspdlog-dev libfmt-dev)
-
-install_missing() {
-  local missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "arbor: installing ${missing[*]}" >&2
-  local sudo=()
-  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    "${missing[@]}" >&2
-}
 
 build() {
   local werror=OFF
@@ -34,7 +23,7 @@ build() {
 
 cmd=${1:-run}
 [ $# -gt 0 ] && shift
-install_missing
+ensure_packages "${packages[@]}"
 build
 case "$cmd" in
   build) ;;

@@ -1,7 +1,9 @@
 #include "processes.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,11 +13,22 @@
 namespace arbor::testing {
 namespace {
 
+// Reads a small /proc file. A process can vanish mid-read, and then read(2) fails with ESRCH;
+// std::ifstream turns that into an exception, so plain read() is used instead.
+std::string ReadProcFile(const std::string& path) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return out;
+}
+
 // The state letter and ppid from /proc/<pid>/stat; the command name may contain spaces, so
 // parse from the last ')'.
 bool ReadStat(pid_t pid, char* state, pid_t* ppid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string all = ReadProcFile("/proc/" + std::to_string(pid) + "/stat");
   auto close = all.rfind(')');
   if (close == std::string::npos) return false;
   std::istringstream rest(all.substr(close + 1));
@@ -39,8 +52,7 @@ bool StopAndWait(pid_t pid) {
   return WaitFor([pid] {
     std::error_code ec;
     for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-      std::ifstream in(t.path() / "stat");
-      std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string all = ReadProcFile(t.path() / "stat");
       auto close = all.rfind(')');
       if (close == std::string::npos || all.size() < close + 3 || all[close + 2] != 'T') return false;
     }
@@ -68,8 +80,7 @@ std::vector<pid_t> NodesOfSession(const std::string& session) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string cmd = ReadProcFile(entry.path() / "cmdline");
     for (char& c : cmd) c = c == '\0' ? ' ' : c;
     pid_t pid = std::stoi(name);
     if (cmd.find("arbor-node") != std::string::npos && cmd.find(session) != std::string::npos &&
