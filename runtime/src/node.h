@@ -107,15 +107,18 @@ class Node {
   std::vector<std::string> plugin_names_;
   std::vector<Status> plugin_errors_;
   std::unique_ptr<Server> server_;
-  WorkerPool workers_{2};         // blocking plugin verbs
-  WorkerPool control_worker_{1};  // spawn/remove/shutdown: never stuck behind slow handlers
 
   std::string data_dir_;  // this node's directory under the deployment's data_dir, or empty
-  std::unique_ptr<NodeLink> adopt_link_;  // to the parent's endpoint, only while cut off
-  std::atomic<bool> adopt_in_flight_{false};
+  std::atomic<bool> adopt_in_flight_{false};  // before adopt_link_: its callback writes this
+  std::unique_ptr<NodeLink> adopt_link_;      // to the parent's endpoint, only while cut off
 
   std::mutex children_mu_;
   std::array<ChildSlot, 2> children_;  // [0] left (smaller ids), [1] right
+
+  // Last, so destroyed first: their tasks use everything above, so they are joined before any
+  // of it goes away.
+  WorkerPool workers_{2};         // blocking plugin verbs
+  WorkerPool control_worker_{1};  // spawn/remove/shutdown: never stuck behind slow handlers
 };
 
 }  // namespace arbor
