@@ -13,8 +13,11 @@
 
 namespace arbor {
 namespace {
-// How often the loop wakes with nothing to do, to check orphan grace.
+// How often the loop wakes with nothing else to do: often while cut off from the parent (grace,
+// adoption requests) or while watching adopted pids, rarely otherwise. A thousand idle nodes
+// waking every 50 ms would keep a small machine busy for nothing.
 constexpr int kTickMs = 50;
+constexpr int kIdleTickMs = 500;
 }  // namespace
 
 void Supervisor::BlockChildSignal() {
@@ -128,9 +131,10 @@ void Supervisor::Reap() {
 
 Supervisor::Exit Supervisor::Run() {
   auto cut_off_since = std::chrono::steady_clock::now();
+  bool busy = true;  // cut off, or watching foreign pids: tick fast
   for (;;) {
     pollfd fds[3] = {{signal_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {options_.lifeline_fd, POLLIN, 0}};
-    int n = poll(fds, options_.lifeline_fd >= 0 ? 3 : 2, kTickMs);
+    int n = poll(fds, options_.lifeline_fd >= 0 ? 3 : 2, busy ? kTickMs : kIdleTickMs);
     if (n < 0 && errno != EINTR) return Exit::kStopped;
     Reap();  // also on timeouts: a SIGCHLD that arrived before the signalfd existed
     {
@@ -144,6 +148,10 @@ Supervisor::Exit Supervisor::Run() {
       auto now = std::chrono::steady_clock::now();
       bool connected = options_.upstream_peers() > 0;
       if (connected) cut_off_since = now;
+      {
+        std::lock_guard lock(mu_);
+        busy = !connected || !foreign_.empty();
+      }
       if (!connected && now - cut_off_since >= options_.orphan_grace) return Exit::kOrphaned;
       if (options_.on_tick) {
         options_.on_tick(!connected && now - cut_off_since >= std::chrono::milliseconds(2 * kTickMs));
