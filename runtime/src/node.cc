@@ -496,12 +496,8 @@ void Node::AskForAdoption() {
   q.target = *options_.parent_id;
   q.budget_ms = 500;
   q.ops.push_back({"arbor.adopt", {std::to_string(options_.id), url(), std::to_string(getpid())}});
-  std::string bytes = EncodeRequest(q);
-  nng_msg* msg = nullptr;
-  if (nng_msg_alloc(&msg, bytes.size()) != 0) return;
-  std::memcpy(nng_msg_body(msg), bytes.data(), bytes.size());
   adopt_in_flight_ = true;
-  adopt_link_->CallAsync(msg, DeadlineIn(std::chrono::milliseconds(500)),
+  adopt_link_->CallAsync(q, DeadlineIn(std::chrono::milliseconds(500)),
                          [this](nng_msg* reply, Status) {
     if (reply != nullptr) nng_msg_free(reply);
     adopt_in_flight_ = false;
@@ -550,15 +546,11 @@ void Node::Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadli
     q.target = id;
     q.budget_ms = left - kSweepHopMarginMs;
     q.ops.push_back({"arbor.sweep", {}});
-    std::string bytes = EncodeRequest(q);
-    nng_msg* msg = nullptr;
-    if (nng_msg_alloc(&msg, bytes.size()) != 0) continue;
-    std::memcpy(nng_msg_body(msg), bytes.data(), bytes.size());
     {
       std::lock_guard lock(state->mu);
       ++state->pending;
     }
-    link->CallAsync(msg, DeadlineIn(std::chrono::milliseconds(q.budget_ms)),
+    link->CallAsync(q, DeadlineIn(std::chrono::milliseconds(q.budget_ms)),
                     [state, release](nng_msg* reply, Status) {
       if (reply != nullptr) {
         auto r = DecodeReply({static_cast<const std::uint8_t*>(nng_msg_body(reply)), nng_msg_len(reply)});

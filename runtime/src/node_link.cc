@@ -1,6 +1,7 @@
 #include "arbor/node_link.h"
 
 #include <condition_variable>
+#include <cstring>
 #include <thread>
 
 #include <fmt/format.h>
@@ -210,17 +211,22 @@ void NodeLink::OnSlotAio(void* arg) {
   self->Finish(slot, nng_aio_get_msg(slot->aio), Status::Ok());
 }
 
-Result<Reply> NodeLink::Call(const Request& request, Deadline deadline) {
+void NodeLink::CallAsync(const Request& request, Deadline deadline, Callback done) {
   std::string bytes = EncodeRequest(request);
   nng_msg* msg = nullptr;
-  if (int rv = nng_msg_alloc(&msg, 0); rv != 0) return FromNng(rv, "allocate message");
-  nng_msg_append(msg, bytes.data(), bytes.size());
+  if (int rv = nng_msg_alloc(&msg, bytes.size()); rv != 0) {
+    return done(nullptr, FromNng(rv, "allocate message"));
+  }
+  std::memcpy(nng_msg_body(msg), bytes.data(), bytes.size());
+  CallAsync(msg, deadline, std::move(done));
+}
 
+Result<Reply> NodeLink::Call(const Request& request, Deadline deadline) {
   std::mutex mu;
   std::condition_variable cv;
   bool finished = false;
   Result<Reply> out = Unavailable("no reply");
-  CallAsync(msg, deadline, [&](nng_msg* reply, Status status) {
+  CallAsync(request, deadline, [&](nng_msg* reply, Status status) {
     Result<Reply> r = Unavailable("no reply");
     if (reply == nullptr) {
       r = std::move(status);

@@ -295,14 +295,10 @@ void Deployment::Send(NodeId target, std::vector<Op> ops, Done done) {
   q.budget_ms = static_cast<std::uint32_t>(config_.request_ms);
   q.ops = std::move(ops);
   if (Status s = CheckRequestLimits(q); !s.ok()) return done(std::move(s));
-  std::string bytes = EncodeRequest(q);
-  nng_msg* msg = nullptr;
-  if (nng_msg_alloc(&msg, bytes.size()) != 0) return done(Internal("out of memory"));
-  std::memcpy(nng_msg_body(msg), bytes.data(), bytes.size());
   // A little longer than the budget, so a hop inside the tree reports a hung node before the
   // controller's own timer fires.
   Deadline deadline = DeadlineIn(std::chrono::milliseconds(config_.request_ms + 50));
-  link->CallAsync(msg, deadline, [done = std::move(done)](nng_msg* reply, Status status) {
+  link->CallAsync(q, deadline, [done = std::move(done)](nng_msg* reply, Status status) {
     if (reply == nullptr) return done(std::move(status));
     Result<Reply> r = DecodeReply({static_cast<const std::uint8_t*>(nng_msg_body(reply)),
                                    nng_msg_len(reply)});

@@ -61,6 +61,8 @@ class NodeLink {
   // the peer would drop the connection rather than read it.
   // `done` may run before CallAsync returns, when the call fails at once.
   void CallAsync(nng_msg* request, Deadline deadline, Callback done);
+  // The same for a Request not yet encoded.
+  void CallAsync(const Request& request, Deadline deadline, Callback done);
 
   // Blocking convenience for control operations: encodes, sends, waits, decodes.
   Result<Reply> Call(const Request& request, Deadline deadline);
