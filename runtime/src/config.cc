@@ -287,8 +287,8 @@ std::string Config::EndpointFor(std::string_view session, NodeId id) const {
 
 std::string ExpandOrigin(std::string_view path) {
   constexpr std::string_view kOrigin = "$ORIGIN";
-  bool whole = path.size() == kOrigin.size() || path[kOrigin.size()] == '/';
-  if (path.substr(0, kOrigin.size()) != kOrigin || !whole) return std::string(path);
+  if (path.substr(0, kOrigin.size()) != kOrigin) return std::string(path);
+  if (path.size() > kOrigin.size() && path[kOrigin.size()] != '/') return std::string(path);
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   std::string dir = ec ? "." : exe.parent_path().string();

@@ -454,3 +454,10 @@ TEST_CASE("a config without a plugin list loads the default plugins") {
   CHECK(c->PluginsFor(1)[0].name == "dictionary");
   CHECK(c->PluginsFor(1)[1].name == "ping");
 }
+
+// Regression: ExpandOrigin read the character after "$ORIGIN" before checking that the path
+// starts with it, so a short path was read out of bounds (found by ASan).
+TEST_CASE("ExpandOrigin on paths shorter than $ORIGIN") {
+  for (const char* p : {"", "$", "$ORIG", "abc"}) CHECK(arbor::ExpandOrigin(p) == p);
+  CHECK(arbor::ExpandOrigin("$ORIGIN") != "$ORIGIN");
+}
