@@ -228,8 +228,8 @@ Deployment::Swept Deployment::Sweep() {
     std::istringstream words(line);
     NodeId id;
     pid_t pid;
-    std::string children;
-    if (!(words >> id >> pid >> children)) continue;
+    std::string children;  // the rest of the line: it contains spaces
+    if (!(words >> id >> pid) || !std::getline(words >> std::ws, children)) continue;
     out.reached[id] = pid;
     if (children == "-") continue;
     // Children come as "L <id> <state> <restarts> <pid>;R ...": re-read with ';' as a space.
