@@ -20,6 +20,7 @@ Figures MeasureRoundTrip(int depth, Op op, int inflight, int count, bool coalesc
 void MeasureFailure(int repeats);
 
 // Creates `nodes` random ids (a bushy tree), pingall, and RSS/threads per node.
-void MeasureScale(int nodes, unsigned seed);
+// `sequential`: each create waits for the one before (the baseline for concurrent creates).
+void MeasureScale(int nodes, unsigned seed, bool sequential);
 
 }  // namespace arbor::bench

@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   auto* scale = app.add_subcommand("scale", "create and pingall over many nodes");
   scale->add_option("--nodes", nodes);
   scale->add_option("--seed", seed);
+  bool sequential = false;
+  scale->add_flag("--sequential", sequential, "one create at a time (the baseline)");
   CLI11_PARSE(app, argc, argv);
 
   if (*rtt) {
@@ -53,7 +55,7 @@ int main(int argc, char** argv) {
   } else if (*failure) {
     MeasureFailure(repeats);
   } else if (*scale) {
-    MeasureScale(nodes, seed);
+    MeasureScale(nodes, seed, sequential);
   }
   return 0;
 }

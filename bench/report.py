@@ -202,6 +202,10 @@ def compute_rows(d):
 
     rows.append(row("create 1000 nodes", d.get("scale", "create_s", nodes=1000), "s",
                     target=at_most(10), on="value"))
+    concurrent = d.get("scale", "create_s", nodes=1000)
+    one_by_one = d.get("scale_sequential", "create_s", nodes=1000)
+    rows.append(row("  same, one create at a time (concurrent / sequential)", concurrent, "s",
+                    one_by_one, div(concurrent, one_by_one)))
     rows.append(row("pingall over 1000 nodes", d.get("scale", "pingall_ms", nodes=1000), "ms",
                     target=at_most(1000), on="value"))
     rows.append(row("RSS per idle node (1000 nodes, median)",

@@ -218,6 +218,8 @@ measure failure --repeats "$repeats"
 # h. scale
 for ((s = 1; s <= repeats; s++)); do measure scale --nodes 100 --seed "$s"; done
 for ((s = 1; s <= repeats && s <= 3; s++)); do measure scale --nodes 1000 --seed "$s"; done
+# The baseline for concurrent creates: the same 1000 ids, one create at a time.
+measure scale --nodes 1000 --seed 1 --sequential
 
 python3 "$root/bench/report.py" "$raw" "$results"
 

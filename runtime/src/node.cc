@@ -251,6 +251,12 @@ OpResult Node::Spawn(NodeId child) {
   {
     std::lock_guard lock(children_mu_);
     ChildSlot& slot = children_[side];
+    // The same id again, and up: an earlier spawn whose answer was lost (the request timed
+    // out on the way back while this node was hung). Saying where it is lets the caller
+    // finish that create instead of leaving a node nobody knows about.
+    if (slot.child && !slot.busy && slot.child->id == child && slot.state == ChildState::kUp) {
+      return {Status::Ok(), std::to_string(slot.child->pid)};
+    }
     if (slot.child || slot.busy) {
       return {AlreadyExists(fmt::format("node {} already has a child on the side of {}",
                                         options_.id, child)), {}};

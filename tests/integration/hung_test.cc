@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+
 #include "processes.h"
 #include "tree_helpers.h"
 
@@ -23,6 +25,38 @@ TEST_CASE("batch: a command to a stopped node ends at the deadline, then the nod
   CHECK(c.Command("exec 5 x 9") == "Ok:5");
   CHECK(c.Command("exec 3 x") == "Ok:3: 'x' not found");
   CHECK(c.Command("pingall") == "Ok: -1");
+}
+
+// The controller gives up on a create under a hung parent, but the parent still holds the
+// request and starts the node when it wakes. Nothing may be lost or doubled: a second create
+// finds the node that runs, and a sweep (pingall) puts it back in the controller's picture.
+TEST_CASE("batch: a create that timed out under a hung parent is found again, not doubled") {
+  ControllerProcess c({"--config", TestConfig("fast.yaml")});  // create budget 500 + 5000 ms
+  auto pids = CreateAll(c, {10, 5, 15});
+  REQUIRE(StopAndWait(pids[5]));
+  c.Send("create 3\ncreate 7");  // both under node 5, on either side
+  CHECK(c.NextLine(15s) == "Error: Parent is unavailable");
+  CHECK(c.NextLine(15s) == "Error: Parent is unavailable");
+  REQUIRE(kill(pids[5], SIGCONT) == 0);
+  auto children_of_five = [&] {
+    std::vector<pid_t> kids;
+    for (pid_t p : NodesOfSession(c.session_marker())) {
+      if (ParentOf(p) == pids[5]) kids.push_back(p);
+    }
+    return kids;
+  };
+  REQUIRE(WaitFor([&] { return children_of_five().size() == 2; }, 10s));
+
+  std::string again = c.Command("create 3");
+  pid_t three = PidOf(again);
+  auto kids = children_of_five();
+  CHECK(std::find(kids.begin(), kids.end(), three) != kids.end());
+  CHECK(c.Command("exec 3 x 1") == "Ok:3");
+  CHECK(c.Command("pingall") == "Ok: -1");  // and it finds node 7
+  CHECK(c.Command("exec 7 y 2") == "Ok:7");
+  CHECK(c.Command("create 7") == "Error: Already exists");
+  CHECK(c.Command("info 5").find("left=3 right=7") != std::string::npos);
+  CHECK(children_of_five().size() == 2);
 }
 
 // At a terminal, results print as they arrive, so the order of the lines proves that the
@@ -54,6 +88,40 @@ TEST_CASE("repl: a hung node does not hold up commands to other nodes") {
   REQUIRE(before);
   CHECK(before->find("Node is unavailable") == std::string::npos);
   auto late = c.ReadUntil("[exec 5 x] Error:5: Node is unavailable", 10s);
+  CHECK(late);
+  kill(five, SIGCONT);
+  c.Send("exit");
+  CHECK(c.Wait(10s));
+}
+
+TEST_CASE("repl: a create under a hung node holds up neither commands nor other creates") {
+  if (!ControllerProcess::PtyAvailable()) {
+    WARN("no pseudo-terminal here (a chroot without /dev/pts?): REPL test skipped");
+    return;
+  }
+  ControllerProcess c({"--config", TestConfig("slow.yaml")}, ControllerProcess::Mode::kPty);
+  REQUIRE(c.ReadUntil("> ", 10s));
+  for (const char* id : {"10", "5", "15"}) {
+    c.Send(std::string("create ") + id);
+    REQUIRE(c.ReadUntil("Ok: ", 10s));
+  }
+  REQUIRE(c.ReadUntil("> ", 10s));
+  c.Send("info 5");
+  REQUIRE(c.ReadUntil("Ok:5: pid=", 10s));
+  auto rest = c.ReadUntil(" ", 10s);
+  REQUIRE(rest);
+  pid_t five = static_cast<pid_t>(std::stol(*rest));
+  REQUIRE(StopAndWait(five));
+
+  // Its parent would be node 5: it waits out the create budget (request_ms + start_ms = 10 s).
+  c.Send("create 3");
+  c.Send("create 20");  // lands under node 15: nothing to do with node 5
+  c.Send("exec 20 y 4");
+  c.Send("exec 20 y");
+  auto before = c.ReadUntil("Ok:20: 4", 10s);
+  REQUIRE(before);
+  CHECK(before->find("create 3]") == std::string::npos);
+  auto late = c.ReadUntil("[create 3] Error: Parent is unavailable", 15s);
   CHECK(late);
   kill(five, SIGCONT);
   c.Send("exit");

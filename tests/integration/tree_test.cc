@@ -1,6 +1,12 @@
 // The tree's shape: BST placement, and each node's process is a child of its BST parent's.
 #include <signal.h>
 
+#include <optional>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
 #include "processes.h"
 #include "tree_helpers.h"
 
@@ -24,6 +30,59 @@ TEST_CASE("seven creates build the BST, in processes and in the nodes' own view"
   CHECK(c.Command("create 40") == "Error: Already exists");
   CHECK(c.Command("create 45 999") .rfind("Ok: ", 0) == 0);  // the given parent is ignored
   CHECK(c.Command("info 40").find("right=45") != std::string::npos);
+  CHECK(c.Command("pingall") == "Ok: -1");
+}
+
+// The controller runs creates that land in different places at once. Whatever ran in
+// parallel, the tree must be the one that running the script line by line builds, and every
+// command must see its node as the script order says it exists.
+TEST_CASE("a script of creates runs in parallel and builds the tree that line-by-line order does") {
+  std::mt19937 rng(20261123);
+  std::vector<long> ids;
+  std::set<long> seen;
+  while (ids.size() < 60) {
+    long id = static_cast<long>(rng() % 1000);
+    if (seen.insert(id).second) ids.push_back(id);
+  }
+  ControllerProcess c;
+  std::string script;
+  script += "exec " + std::to_string(ids[0]) + " early\n";  // before its create: not there yet
+  for (long id : ids) {
+    script += "create " + std::to_string(id) + "\n";
+    script += "exec " + std::to_string(id) + " v " + std::to_string(id) + "\n";
+  }
+  script += "create " + std::to_string(ids[7]) + "\n";  // a second create of the same id
+  for (long id : ids) script += "exec " + std::to_string(id) + " v\n";
+  c.Send(script);
+  CHECK(c.NextLine() == "Error:" + std::to_string(ids[0]) + ": Not found");
+  std::map<long, pid_t> pids;
+  for (long id : ids) {
+    pids[id] = PidOf(c.NextLine());
+    CHECK(c.NextLine() == "Ok:" + std::to_string(id));
+  }
+  CHECK(c.NextLine() == "Error: Already exists");
+  for (long id : ids) CHECK(c.NextLine() == fmt::format("Ok:{}: {}", id, id));
+
+  // The BST that inserting `ids` in order builds, and each node's process under its parent's.
+  std::map<long, long> parent;
+  std::map<long, std::pair<std::optional<long>, std::optional<long>>> kids;
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    long at = ids[0];
+    for (;;) {
+      auto& side = ids[i] < at ? kids[at].first : kids[at].second;
+      if (!side) {
+        side = ids[i];
+        parent[ids[i]] = at;
+        break;
+      }
+      at = *side;
+    }
+  }
+  CHECK(ParentOf(pids[ids[0]]) == c.pid());
+  for (auto [child, p] : parent) {
+    INFO("node " << child << ", BST parent " << p);
+    CHECK(ParentOf(pids[child]) == pids[p]);
+  }
   CHECK(c.Command("pingall") == "Ok: -1");
 }
 

@@ -92,6 +92,56 @@ TEST_CASE("tree: InsertionParent is where the next id lands") {
   Shape(t, 40, 30, 35, 45);
 }
 
+TEST_CASE("tree: SlotFor names the side of the parent, the root, or nothing") {
+  TreeModel empty;
+  auto root = empty.SlotFor(5);
+  REQUIRE(root);
+  CHECK_FALSE(root->parent);
+  TreeModel t = Build({50, 30, 70});
+  auto left = t.SlotFor(10);
+  auto right = t.SlotFor(40);
+  REQUIRE(left);
+  REQUIRE(right);
+  CHECK(left->parent == NodeId{30});
+  CHECK(left->left);
+  CHECK(right->parent == NodeId{30});
+  CHECK_FALSE(right->left);
+  CHECK((*left < *right || *right < *left));  // different slots
+  CHECK_FALSE(t.SlotFor(70));                  // exists
+}
+
+// The scheduler runs creates concurrently when their slots differ; that is only sound if two
+// such inserts give the same tree in either order. Checked on random trees and ids.
+TEST_CASE("tree: inserts into different slots commute; into the same slot they do not") {
+  std::mt19937_64 rng(11);
+  int commuting = 0, conflicting = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::vector<NodeId> ids;
+    for (int i = 0; i < 12; ++i) ids.push_back(static_cast<NodeId>(rng() % 200));
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::shuffle(ids.begin(), ids.end(), rng);
+    std::vector<NodeId> base(ids.begin(), ids.end() - 2);
+    NodeId a = ids[ids.size() - 2], b = ids.back();
+    TreeModel t = Build(base);
+    auto sa = t.SlotFor(a), sb = t.SlotFor(b);
+    REQUIRE(sa);
+    REQUIRE(sb);
+    bool same_slot = !(*sa < *sb) && !(*sb < *sa);
+    TreeModel ab = t, ba = t;
+    ab.Insert(a, 1);
+    ab.Insert(b, 2);
+    ba.Insert(b, 2);
+    ba.Insert(a, 1);
+    bool same_tree = ab.Find(a)->parent == ba.Find(a)->parent &&
+                     ab.Find(b)->parent == ba.Find(b)->parent;
+    CHECK(same_tree == !same_slot);
+    (same_slot ? conflicting : commuting)++;
+  }
+  CHECK(commuting > 50);  // both cases were really exercised
+  CHECK(conflicting > 5);
+}
+
 TEST_CASE("tree: sorted insertion makes a chain") {
   Ids order;
   for (NodeId i = 1; i <= 100; ++i) order.push_back(i);

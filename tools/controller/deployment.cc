@@ -26,6 +26,11 @@ std::chrono::milliseconds ControlBudget(const Config& c) {
   return std::chrono::milliseconds(3 * c.request_ms + 2000);
 }
 
+// A create must reach the parent (one command's deadline) and start a process there.
+std::chrono::milliseconds CreateBudget(const Config& c) {
+  return std::chrono::milliseconds(c.request_ms + c.start_ms);
+}
+
 }  // namespace
 
 Deployment::Deployment(Config config, std::string config_path, std::string node_binary)
@@ -70,6 +75,15 @@ bool Deployment::Contains(NodeId id) const {
   return model_.Contains(id);
 }
 
+std::vector<std::optional<TreeModel::Slot>> Deployment::SlotsFor(
+    const std::vector<NodeId>& ids) const {
+  std::vector<std::optional<TreeModel::Slot>> out;
+  out.reserve(ids.size());
+  std::lock_guard lock(mu_);
+  for (NodeId id : ids) out.push_back(model_.SlotFor(id));
+  return out;
+}
+
 std::vector<NodeId> Deployment::Ids() const {
   std::lock_guard lock(mu_);
   return model_.Ids();
@@ -109,7 +123,7 @@ Result<pid_t> Deployment::Create(NodeId id) {
     root_restart_times_.clear();
   } else {
     Result<Reply> r = SendAndWait(*parent, {{"arbor.spawn", {std::to_string(id)}}},
-                                  DeadlineIn(ControlBudget(config_)));
+                                  DeadlineIn(CreateBudget(config_)));
     if (!r.ok()) return r.status();
     if (!r->route.ok()) return r->route;
     const OpResult& op = r->results.at(0);
@@ -231,6 +245,7 @@ Deployment::Swept Deployment::Sweep() {
     std::string children;  // the rest of the line: it contains spaces
     if (!(words >> id >> pid) || !std::getline(words >> std::ws, children)) continue;
     out.reached[id] = pid;
+    out.order.push_back(id);
     if (children == "-") continue;
     // Children come as "L <id> <state> <restarts> <pid>;R ...": re-read with ';' as a space.
     std::string flat = children;
@@ -247,8 +262,21 @@ Deployment::Swept Deployment::Sweep() {
   return out;
 }
 
+// A create can time out at the controller while the hung parent still holds the request; when
+// the parent wakes, it starts the node, and the answer is lost. A sweep finds such nodes (each
+// line comes after its parent's, so BST insertion puts each one under the parent it has).
+void Deployment::Reconcile(const Swept& swept) {
+  std::lock_guard lock(mu_);
+  for (NodeId id : swept.order) {
+    if (model_.Contains(id) || model_.empty()) continue;
+    spdlog::warn("node {} runs in the tree but its create was reported failed; it is kept", id);
+    model_.Insert(id, swept.reached.at(id));
+  }
+}
+
 std::vector<NodeId> Deployment::Unreachable() {
   Swept swept = Sweep();
+  Reconcile(swept);
   std::vector<NodeId> down;
   for (NodeId id : Ids()) {
     if (!swept.reached.count(id)) down.push_back(id);
@@ -258,6 +286,7 @@ std::vector<NodeId> Deployment::Unreachable() {
 
 std::vector<std::string> Deployment::Tree() {
   Swept swept = Sweep();
+  Reconcile(swept);
   std::vector<std::string> lines;
   std::lock_guard lock(mu_);
   if (!model_.root()) return {"(empty tree)"};

@@ -4,9 +4,10 @@
 // the write end closes and every node exits at once), the root node (a child process of the
 // controller), the TreeModel, and the link through which every request enters the tree.
 //
-// Create() and Remove() change the tree and block; the Scheduler runs them only while nothing
-// else is in flight. Send() is the asynchronous data path.
-// Thread-safety: Send() from any thread; the blocking operations from one thread at a time.
+// Create() and Remove() change the tree and block. Creates that land in different slots of the
+// tree may run at once (the Scheduler sees to that); Remove() runs only while nothing else is
+// in flight. Send() is the asynchronous data path.
+// Thread-safety: every method from any thread, with the ordering rules above.
 #pragma once
 
 #include <atomic>
@@ -45,6 +46,9 @@ class Deployment {
   // unreachable), pid and restart count, as the node and its parent report them.
   std::vector<std::string> Tree();
 
+  // SlotFor() of each id, under one lock.
+  std::vector<std::optional<TreeModel::Slot>> SlotsFor(const std::vector<NodeId>& ids) const;
+
   bool Contains(NodeId id) const;
   std::vector<NodeId> Ids() const;
   std::optional<pid_t> PidOf(NodeId id) const;
@@ -59,10 +63,13 @@ class Deployment {
  private:
   struct Swept {
     std::map<NodeId, pid_t> reached;  // nodes that answered, with their pid
+    std::vector<NodeId> order;        // the same ids, each after its parent
     // What each answering node says of its children: state, restarts, pid.
     std::map<NodeId, std::tuple<std::string, int, pid_t>> child_report;
   };
   Swept Sweep();
+  // Adds nodes the sweep reached but the model lacks (see Sweep in deployment.cc).
+  void Reconcile(const Swept& swept);
   void OnRootExit(pid_t pid);
   NodeLaunch RootLaunch(NodeId id) const;
   Result<Reply> SendAndWait(NodeId target, std::vector<Op> ops, Deadline deadline);

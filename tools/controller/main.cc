@@ -94,20 +94,28 @@ int main(int argc, char** argv) {
   }
   VerbCatalog verbs = LoadCatalog(*config);
   Deployment deployment(*config, config_path, node_binary.string());
-  for (const NodeSpec& n : config->nodes) {
-    Result<pid_t> created = deployment.Create(n.id);
-    if (!created.ok()) {
-      fmt::print(stderr, "arbor: {}: cannot create node {}: {}\n", config->source, n.id,
-                 FormatCreate(created));
-      return 1;
-    }
-  }
-
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
   FrontendOptions options{!keep_going, history};
   int rc;
   {
     Scheduler scheduler(deployment, verbs);
+    // The YAML's nodes start as `create` lines would: in parallel wherever they land in
+    // different places, and in the tree that the listed order builds.
+    std::vector<std::string> created(config->nodes.size());
+    for (std::size_t i = 0; i < config->nodes.size(); ++i) {
+      Command c;
+      c.kind = CommandKind::kCreate;
+      c.id = config->nodes[i].id;
+      scheduler.Submit(std::move(c), [&created, i](std::string line) { created[i] = line; });
+    }
+    scheduler.Drain();
+    for (std::size_t i = 0; i < created.size(); ++i) {
+      if (created[i].rfind("Ok: ", 0) != 0) {
+        fmt::print(stderr, "arbor: {}: cannot create node {}: {}\n", config->source,
+                   config->nodes[i].id, created[i]);
+        return 1;
+      }
+    }
     rc = interactive ? RunRepl(scheduler, verbs, options) : RunBatch(scheduler, verbs, options);
   }
   deployment.Shutdown();

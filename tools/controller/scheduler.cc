@@ -9,8 +9,7 @@ namespace {
 constexpr std::size_t kMaxBatch = 256;
 
 bool IsBarrier(CommandKind k) {
-  return k == CommandKind::kCreate || k == CommandKind::kRemove || k == CommandKind::kPingAll ||
-         k == CommandKind::kTree;
+  return k == CommandKind::kRemove || k == CommandKind::kPingAll || k == CommandKind::kTree;
 }
 
 Op OpFor(const Command& c) {
@@ -42,7 +41,7 @@ void Scheduler::Submit(Command command, Done done) {
   Actions actions;
   {
     std::lock_guard lock(mu_);
-    Job job{std::move(command), std::move(done)};
+    Job job{std::move(command), std::move(done), next_seq_++};
     if (IsBarrier(job.command.kind)) {
       Segment s;
       s.barrier = true;
@@ -51,6 +50,7 @@ void Scheduler::Submit(Command command, Done done) {
     } else {
       if (segments_.empty() || segments_.back().barrier) segments_.emplace_back();
       Segment& s = segments_.back();
+      if (job.command.kind == CommandKind::kCreate) s.creates[job.seq] = job.command.id;
       s.queues[job.command.id].push_back(std::move(job));
       ++s.queued;
     }
@@ -82,13 +82,47 @@ void Scheduler::Pump(Actions& actions) {
       });
       return;
     }
+    if (!head.creates.empty()) StartCreates(head, actions);
     for (auto& [target, queue] : head.queues) {
-      if (!queue.empty() && !busy_.count(target)) StartBatch(target, head, actions);
+      if (!queue.empty() && !busy_.count(target) &&
+          queue.front().command.kind != CommandKind::kCreate) {
+        StartBatch(target, head, actions);
+      }
     }
     if (head.queued > 0 || in_flight_ > 0) return;
     segments_.pop_front();
   }
   idle_cv_.notify_all();
+}
+
+// Walks the unfinished creates in submission order; each claims the slot it would land in
+// now. A create starts when it is first to claim its slot and first in its node's queue.
+void Scheduler::StartCreates(Segment& segment, Actions& actions) {
+  std::vector<NodeId> ids;
+  for (const auto& [seq, id] : segment.creates) ids.push_back(id);
+  std::vector<std::optional<TreeModel::Slot>> slots = deployment_.SlotsFor(ids);
+  std::set<TreeModel::Slot> claimed;
+  std::size_t i = 0;
+  for (const auto& [seq, id] : segment.creates) {
+    const std::optional<TreeModel::Slot>& slot = slots[i++];
+    // No slot: the id exists, and the create will say so; it blocks no other create.
+    bool first = !slot || claimed.insert(*slot).second;
+    if (!first || segment.creates_running.count(seq) || busy_.count(id)) continue;
+    std::deque<Job>& queue = segment.queues[id];
+    if (queue.empty() || queue.front().seq != seq) continue;
+    auto job = std::make_shared<Job>(std::move(queue.front()));
+    queue.pop_front();
+    --segment.queued;
+    segment.creates_running.insert(seq);
+    busy_.insert(id);
+    ++in_flight_;
+    actions.push_back([this, job, id, seq] {
+      create_workers_.Post([this, job, id, seq] {
+        job->done(FormatCreate(deployment_.Create(id)));
+        FinishCreate(id, seq);
+      });
+    });
+  }
 }
 
 void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
@@ -98,7 +132,8 @@ void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
   const std::size_t byte_budget = deployment_.config().max_message_bytes / 2;
   std::size_t bytes = 0;
   auto jobs = std::make_shared<std::vector<Job>>();
-  while (!queue.empty() && jobs->size() < kMaxBatch) {
+  while (!queue.empty() && jobs->size() < kMaxBatch &&
+         queue.front().command.kind != CommandKind::kCreate) {
     std::size_t size = ApproxEncodedSize(queue.front().command);
     if (!jobs->empty() && bytes + size > byte_budget) break;
     bytes += size;
@@ -144,6 +179,21 @@ void Scheduler::FinishBatch(NodeId target) {
   for (auto& a : actions) a();
 }
 
+void Scheduler::FinishCreate(NodeId target, std::uint64_t seq) {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    // A segment is popped only when nothing of it is in flight, so this create's is the head.
+    Segment& head = segments_.front();
+    head.creates.erase(seq);
+    head.creates_running.erase(seq);
+    busy_.erase(target);
+    --in_flight_;
+    Pump(actions);
+  }
+  for (auto& a : actions) a();
+}
+
 void Scheduler::FinishBarrier() {
   Actions actions;
   {
@@ -158,7 +208,6 @@ void Scheduler::FinishBarrier() {
 
 std::string Scheduler::RunBarrier(const Command& c) {
   switch (c.kind) {
-    case CommandKind::kCreate: return FormatCreate(deployment_.Create(c.id));
     case CommandKind::kRemove: return FormatRemove(deployment_.Remove(c.id));
     case CommandKind::kPingAll: return FormatPingAll(deployment_.Unreachable());
     case CommandKind::kTree: {

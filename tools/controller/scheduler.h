@@ -6,7 +6,12 @@
 //    flight, later commands to it queue; when it returns, everything queued goes as one
 //    message (the node runs the operations in order), so a stream of commands to one node
 //    costs about one round trip per batch rather than per command.
-//  - create, remove and pingall change or read the whole tree: each waits for every earlier
+//  - create is ordered with the other commands to its id, like any of them. Creates may run at
+//    once when they land in different slots of the tree (TreeModel::Slot); a create whose slot
+//    an earlier unfinished create takes waits for it, then lands below it, exactly where
+//    running them one by one would put it. So a script of creates builds a bushy tree in
+//    parallel, and a create under a hung node stalls nothing else.
+//  - remove, pingall and tree change or read the whole tree: each waits for every earlier
 //    command to finish, and every later command waits for it.
 //
 // Each command's result line is passed to its `done` callback, on whatever thread finishes it;
@@ -29,6 +34,8 @@ namespace arbor::controller {
 
 class Scheduler {
  public:
+  static constexpr int kCreateWorkers = 8;
+
   using Done = std::function<void(std::string line)>;
 
   Scheduler(Deployment& deployment, const VerbCatalog& verbs);
@@ -42,6 +49,7 @@ class Scheduler {
   struct Job {
     Command command;
     Done done;
+    std::uint64_t seq = 0;  // submission order
   };
   // Either one barrier command, or any number of per-node commands between two barriers.
   struct Segment {
@@ -49,12 +57,16 @@ class Scheduler {
     Job barrier_job;
     std::map<NodeId, std::deque<Job>> queues;
     std::size_t queued = 0;
+    std::map<std::uint64_t, NodeId> creates;  // unfinished creates, by seq
+    std::set<std::uint64_t> creates_running;
   };
   using Actions = std::vector<std::function<void()>>;
 
   void Pump(Actions& actions);
+  void StartCreates(Segment& segment, Actions& actions);
   void StartBatch(NodeId target, Segment& segment, Actions& actions);
   void FinishBatch(NodeId target);
+  void FinishCreate(NodeId target, std::uint64_t seq);
   void FinishBarrier();
   std::string RunBarrier(const Command& command);
 
@@ -66,7 +78,11 @@ class Scheduler {
   std::set<NodeId> busy_;  // nodes with a batch in flight
   int in_flight_ = 0;
   bool barrier_running_ = false;
-  WorkerPool barrier_worker_{1};  // create/remove block; they never run on an nng thread
+  std::uint64_t next_seq_ = 0;
+  // create and remove block, so they never run on an nng thread. Several creates at once keep
+  // both cores busy starting node processes; more would only queue on the nodes.
+  WorkerPool barrier_worker_{1};
+  WorkerPool create_workers_{kCreateWorkers};
 };
 
 }  // namespace arbor::controller

@@ -20,6 +20,12 @@ std::optional<NodeId> TreeModel::InsertionParent(NodeId id) const {
   return parent;
 }
 
+std::optional<TreeModel::Slot> TreeModel::SlotFor(NodeId id) const {
+  if (Contains(id)) return std::nullopt;
+  std::optional<NodeId> parent = InsertionParent(id);
+  return Slot{parent, parent && id < *parent};
+}
+
 void TreeModel::Insert(NodeId id, pid_t pid) {
   std::optional<NodeId> parent = InsertionParent(id);
   nodes_[id] = Entry{parent, std::nullopt, std::nullopt, pid};

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 #include "arbor/message.h"
@@ -28,9 +29,22 @@ class TreeModel {
   std::optional<NodeId> root() const { return root_; }
   const Entry* Find(NodeId id) const;
 
+  // The empty place where BST insertion of an id lands: one side of `parent`, or the root.
+  // Two inserts that land in different slots commute: each new node is a leaf, and neither
+  // lies on the other's path. That is what lets creates run concurrently.
+  struct Slot {
+    std::optional<NodeId> parent;  // nullopt: the root of an empty tree
+    bool left = false;
+    friend bool operator<(const Slot& a, const Slot& b) {
+      return std::tie(a.parent, a.left) < std::tie(b.parent, b.left);
+    }
+  };
+
   // The node under which BST insertion of `id` lands; nullopt when the tree is empty.
   // Precondition: !Contains(id).
   std::optional<NodeId> InsertionParent(NodeId id) const;
+  // Where `id` would be inserted; nullopt when it is already in the tree.
+  std::optional<Slot> SlotFor(NodeId id) const;
   // Inserts `id` where InsertionParent() says.
   void Insert(NodeId id, pid_t pid);
   // Removes `id` and every node below it; returns the removed ids.
