@@ -33,7 +33,7 @@ std::string NodeBinary() {
 std::unique_ptr<Deployment> NewDeployment() {
   Result<Config> c = LoadDefaultConfig();
   if (!c.ok()) std::abort();
-  return std::make_unique<Deployment>(*c, "", NodeBinary());
+  return std::make_unique<Deployment>(*c, NodeBinary());
 }
 
 void CreateOrDie(Deployment& d, NodeId id) {

@@ -284,7 +284,7 @@ NodeLaunch Node::LaunchFor(NodeId child) const {
   launch.binary = options_.binary;
   launch.id = child;
   launch.session = options_.session;
-  launch.config_path = options_.config_path;
+  launch.config_fd = options_.config_fd;
   launch.parent_id = options_.id;
   launch.lifeline_fd = options_.lifeline_fd;
   launch.respawn = false;

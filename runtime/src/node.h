@@ -33,7 +33,7 @@ namespace arbor {
 struct NodeOptions {
   NodeId id = 0;
   std::string session;
-  std::string config_path;  // passed on to children; empty: embedded default
+  int config_fd = -1;       // the deployment's config (config_handoff.h); passed on to children
   int lifeline_fd = -1;     // passed on to children
   std::string binary;       // this executable, to start children with
   std::optional<NodeId> parent_id;  // none for the root

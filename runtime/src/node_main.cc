@@ -1,17 +1,26 @@
 // arbor-node: one compute node. Started by its parent (a node, or the controller for the root)
-// through the Spawner; not meant to be run by hand, though it can be for debugging:
+// through the Spawner; not meant to be run by hand, though it can be for debugging (with the
+// built-in default config):
 //   arbor-node --id 5 --session dbg --ready-fd 1
+//
+// Its arguments come from the Spawner, not from people, so they are read with getopt_long
+// from libc: CLI11, which the controller uses, would add about 220 KB of code to every node
+// process of a tree.
+#include <getopt.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "arbor/config.h"
+#include "arbor/config_handoff.h"
 #include "arbor/plugin_loader.h"
 #include "arbor/spawner.h"
 #include "arbor/supervisor.h"
@@ -35,30 +44,122 @@ int Fail(int ready_fd, const std::string& message) {
   return 1;
 }
 
+constexpr const char* kUsage =
+    "usage: arbor-node --id N --session NAME [--config-fd FD] [--ready-fd FD]\n"
+    "                  [--lifeline-fd FD] [--parent-id N] [--respawn]\n"
+    "A compute node of an arbor tree, started by the arbor controller or by its parent node.\n"
+    "  --id N            this node's id\n"
+    "  --session NAME    the deployment session (fills {session} in the endpoint)\n"
+    "  --config-fd FD    the deployment's config, handed over by the parent (default: built in)\n"
+    "  --ready-fd FD     write 'ok <url>' or 'error <message>' here once started\n"
+    "  --lifeline-fd FD  exit when this pipe reports EOF (the controller is gone)\n"
+    "  --parent-id N     the parent node, to ask for re-adoption if cut off\n"
+    "  --respawn         started again after dying: take back the children\n";
+
+template <typename T>
+std::optional<T> Number(const char* text) {
+  std::string_view s(text);
+  T v{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+struct Args {
+  arbor::NodeOptions options;
+  int ready_fd = -1;
+};
+
+// nullopt after printing why (or the usage, for --help); `status` is the exit status then.
+std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
+  enum { kId = 1, kSession, kConfigFd, kReadyFd, kLifelineFd, kParentId, kRespawn, kHelp };
+  static const option kLong[] = {
+      {"id", required_argument, nullptr, kId},
+      {"session", required_argument, nullptr, kSession},
+      {"config-fd", required_argument, nullptr, kConfigFd},
+      {"ready-fd", required_argument, nullptr, kReadyFd},
+      {"lifeline-fd", required_argument, nullptr, kLifelineFd},
+      {"parent-id", required_argument, nullptr, kParentId},
+      {"respawn", no_argument, nullptr, kRespawn},
+      {"help", no_argument, nullptr, kHelp},
+      {nullptr, 0, nullptr, 0}};
+  Args a;
+  bool have_id = false;
+  status = 2;
+  auto bad = [&](const char* what) {
+    fmt::print(stderr, "arbor-node: bad {} '{}'\n{}", what, optarg, kUsage);
+    return std::nullopt;
+  };
+  opterr = 1;
+  for (int c; (c = getopt_long(argc, argv, "", kLong, nullptr)) != -1;) {
+    switch (c) {
+      case kId: {
+        auto v = Number<arbor::NodeId>(optarg);
+        if (!v) return bad("--id");
+        a.options.id = *v;
+        have_id = true;
+        break;
+      }
+      case kSession: a.options.session = optarg; break;
+      case kConfigFd: {
+        auto v = Number<int>(optarg);
+        if (!v || *v < 0) return bad("--config-fd");
+        a.options.config_fd = *v;
+        break;
+      }
+      case kReadyFd: {
+        auto v = Number<int>(optarg);
+        if (!v || *v < 0) return bad("--ready-fd");
+        a.ready_fd = *v;
+        break;
+      }
+      case kLifelineFd: {
+        auto v = Number<int>(optarg);
+        if (!v || *v < 0) return bad("--lifeline-fd");
+        a.options.lifeline_fd = *v;
+        break;
+      }
+      case kParentId: {
+        auto v = Number<arbor::NodeId>(optarg);
+        if (!v) return bad("--parent-id");
+        a.options.parent_id = *v;
+        break;
+      }
+      case kRespawn: a.options.respawn = true; break;
+      case kHelp:
+        fmt::print("{}", kUsage);
+        status = 0;
+        return std::nullopt;
+      default:  // getopt_long has said what was wrong
+        fmt::print(stderr, "{}", kUsage);
+        return std::nullopt;
+    }
+  }
+  if (optind < argc || !have_id || a.options.session.empty()) {
+    fmt::print(stderr, "arbor-node: --id and --session are required, and nothing else\n{}",
+               kUsage);
+    return std::nullopt;
+  }
+  return a;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   arbor::Supervisor::BlockChildSignal();  // before any thread exists
-  arbor::NodeOptions options;
-  int ready_fd = -1;
-  CLI::App app{"arbor compute node (started by the arbor controller)"};
-  app.add_option("--id", options.id, "node id")->required();
-  app.add_option("--session", options.session, "deployment session name")->required();
-  app.add_option("--config", options.config_path, "deployment YAML (default: embedded)");
-  app.add_option("--ready-fd", ready_fd, "write 'ok <url>' or 'error <msg>' here once started");
-  app.add_option("--lifeline-fd", options.lifeline_fd, "exit when this pipe reports EOF");
-  arbor::NodeId parent_id = 0;
-  auto* parent = app.add_option("--parent-id", parent_id, "parent node, to ask for re-adoption");
-  app.add_flag("--respawn", options.respawn, "started again after dying: recover the children");
-  CLI11_PARSE(app, argc, argv);
-
-  if (*parent) options.parent_id = parent_id;
+  int status = 0;
+  std::optional<Args> args = ParseArgs(argc, argv, status);
+  if (!args) return status;
+  arbor::NodeOptions options = std::move(args->options);
+  const int ready_fd = args->ready_fd;
   auto logger = spdlog::stderr_color_mt("node");
   logger->set_pattern(fmt::format("[arbor-node {}] [%l] %v", options.id));
   spdlog::set_default_logger(logger);
 
-  auto config = options.config_path.empty() ? arbor::LoadDefaultConfig()
-                                            : arbor::LoadConfigFile(options.config_path);
+  // Without a handed-over config (a node run by hand), the built-in defaults apply; they are
+  // those of configs/default.yaml.
+  arbor::Result<arbor::Config> config = arbor::Config{};
+  if (options.config_fd >= 0) config = arbor::ConfigFromFd(options.config_fd);
   if (!config.ok()) return Fail(ready_fd, config.status().message());
   spdlog::set_level(spdlog::level::from_str(config->log_level));
   options.binary = std::filesystem::read_symlink("/proc/self/exe").string();

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -23,6 +24,8 @@ namespace {
 
 // Replies are small; a peer that stops reading must not hold a context forever.
 constexpr nng_duration kReplySendTimeoutMs = 5000;
+// Contexts a new server starts with (see the header: the pool grows with load).
+constexpr int kInitialContexts = 4;
 
 // "tcp://127.0.0.1:0" is resolved to the port the kernel chose, so the parent can dial it.
 std::string BoundUrl(nng_listener listener, const std::string& url) {
@@ -44,7 +47,7 @@ std::string BoundUrl(nng_listener listener, const std::string& url) {
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Listen(const std::string& url, const LinkOptions& o,
-                                               int contexts, Handler handler) {
+                                               int max_contexts, Handler handler) {
   std::unique_ptr<Server> s(new Server());
   s->handler_ = std::move(handler);
   auto what = fmt::format("listen on {}", url);
@@ -59,17 +62,28 @@ Result<std::unique_ptr<Server>> Server::Listen(const std::string& url, const Lin
     return FromNng(rv, what);
   }
   s->url_ = BoundUrl(listener, url);
-  for (int i = 0; i < contexts; ++i) {
-    auto ex = std::make_unique<Exchange>();
-    ex->server = s.get();
-    if (nng_ctx_open(&ex->ctx, s->socket_) != 0 ||
-        nng_aio_alloc(&ex->aio, &Server::OnAio, ex.get()) != 0) {
-      return Internal("cannot allocate server contexts");
-    }
-    s->exchanges_.push_back(std::move(ex));
+  s->max_contexts_ = std::max(1, max_contexts);
+  std::lock_guard lock(s->mu_);
+  for (int i = 0; i < std::min(kInitialContexts, s->max_contexts_); ++i) {
+    if (Status st = s->AddExchangeLocked(); !st.ok()) return st;
   }
-  for (auto& ex : s->exchanges_) s->Receive(ex.get());
   return s;
+}
+
+Status Server::AddExchangeLocked() {
+  auto ex = std::make_unique<Exchange>();
+  ex->server = this;
+  if (nng_ctx_open(&ex->ctx, socket_) != 0) return Internal("cannot open a server context");
+  if (nng_aio_alloc(&ex->aio, &Server::OnAio, ex.get()) != 0) {
+    nng_ctx_close(ex->ctx);
+    return Internal("cannot allocate a server context");
+  }
+  Exchange* raw = ex.get();
+  exchanges_.push_back(std::move(ex));
+  ++idle_;
+  nng_aio_set_timeout(raw->aio, NNG_DURATION_INFINITE);
+  nng_ctx_recv(raw->ctx, raw->aio);
+  return Status::Ok();
 }
 
 Server::~Server() {
@@ -95,6 +109,7 @@ void Server::OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg) {
 void Server::Receive(Exchange* ex) {
   std::lock_guard lock(mu_);
   if (closed_) return;
+  ++idle_;
   ex->sending = false;
   nng_aio_set_timeout(ex->aio, NNG_DURATION_INFINITE);
   nng_ctx_recv(ex->ctx, ex->aio);
@@ -111,6 +126,16 @@ void Server::OnAio(void* arg) {
     return;
   }
   if (rv == NNG_ECLOSED) return;
+  {
+    std::lock_guard lock(self->mu_);
+    --self->idle_;
+    // The last idle context is taking a request: open another, so the next one finds a
+    // receiver without waiting for a reply. A failure only means no growth this time.
+    if (self->idle_ == 0 && !self->closed_ &&
+        static_cast<int>(self->exchanges_.size()) < self->max_contexts_) {
+      (void)self->AddExchangeLocked();
+    }
+  }
   if (rv != 0) {  // a transient receive error: keep the context serving
     self->Receive(ex);
     return;

@@ -1,9 +1,11 @@
 // Server: the replying end of a hop, a rep socket listening on the node's endpoint.
 //
-// It keeps a fixed pool of nng contexts, each receiving one request at a time, so up to
-// `contexts` requests are in progress at once. A request is handed to the handler together with
-// its Exchange; the handler answers later, from any thread, with Reply(). Until then the
-// Exchange is busy and its context receives nothing else.
+// It keeps a pool of nng contexts, each receiving one request at a time, so up to
+// `max_contexts` requests are in progress at once. The pool starts small and grows by one
+// whenever the last idle context takes a request: an idle node (most of a big tree) keeps a
+// few contexts, and a busy one gets as many as its load needs. A request is handed to the
+// handler together with its Exchange; the handler answers later, from any thread, with
+// Reply(). Until then the Exchange is busy and its context receives nothing else.
 //
 // Thread-safety: Reply() may be called from any thread, once per request.
 #pragma once
@@ -30,7 +32,7 @@ class Server {
   using Handler = std::function<void(Exchange* exchange, nng_msg* request)>;
 
   static Result<std::unique_ptr<Server>> Listen(const std::string& url, const LinkOptions& options,
-                                                int contexts, Handler handler);
+                                                int max_contexts, Handler handler);
   ~Server();
 
   const std::string& url() const { return url_; }  // tcp port 0 resolved
@@ -48,6 +50,8 @@ class Server {
   static void OnAio(void* arg);
   static void OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg);
   void Receive(Exchange* exchange);
+  // Opens one more context and starts it receiving. Runs under mu_.
+  Status AddExchangeLocked();
 
   std::string url_;
   nng_socket socket_ = NNG_SOCKET_INITIALIZER;
@@ -60,6 +64,8 @@ class Server {
   // start checks closed_ under mu_, and Close() sets it under mu_ before nng_close.
   std::mutex mu_;
   bool closed_ = false;
+  int max_contexts_ = 0;
+  int idle_ = 0;  // contexts waiting for a request; under mu_
 };
 
 }  // namespace arbor

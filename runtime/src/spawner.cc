@@ -67,11 +67,12 @@ class PosixSpawner final : public Spawner {
     Fd ready_w(::fcntl(ready[1], F_DUPFD_CLOEXEC, 10));
     ::close(ready[1]);
     Fd lifeline(l.lifeline_fd >= 0 ? ::fcntl(l.lifeline_fd, F_DUPFD_CLOEXEC, 10) : -1);
+    Fd config(l.config_fd >= 0 ? ::fcntl(l.config_fd, F_DUPFD_CLOEXEC, 10) : -1);
 
     std::vector<std::string> args = {l.binary, "--id", std::to_string(l.id), "--session",
                                      l.session, "--ready-fd", std::to_string(kReadyFd)};
     if (lifeline.get() >= 0) args.insert(args.end(), {"--lifeline-fd", std::to_string(kLifelineFd)});
-    if (!l.config_path.empty()) args.insert(args.end(), {"--config", l.config_path});
+    if (config.get() >= 0) args.insert(args.end(), {"--config-fd", std::to_string(kConfigFd)});
     if (l.parent_id) args.insert(args.end(), {"--parent-id", std::to_string(*l.parent_id)});
     if (l.respawn) args.push_back("--respawn");
     std::vector<char*> argv;
@@ -84,6 +85,7 @@ class PosixSpawner final : public Spawner {
     posix_spawn_file_actions_adddup2(&fa, 2, 1);
     posix_spawn_file_actions_adddup2(&fa, ready_w.get(), kReadyFd);
     if (lifeline.get() >= 0) posix_spawn_file_actions_adddup2(&fa, lifeline.get(), kLifelineFd);
+    if (config.get() >= 0) posix_spawn_file_actions_adddup2(&fa, config.get(), kConfigFd);
 
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
@@ -104,6 +106,7 @@ class PosixSpawner final : public Spawner {
     posix_spawnattr_destroy(&attr);
     ready_w.Reset();  // only the child may hold the write end, or EOF never comes
     lifeline.Reset();
+    config.Reset();
     if (rv != 0) {
       return FailedPrecondition(fmt::format("cannot start {}: {}", l.binary, strerror(rv)));
     }

@@ -4,12 +4,14 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -216,4 +218,32 @@ TEST_CASE("a bad config file is refused with file, line and column") {
   REQUIRE(st);
   CHECK(WEXITSTATUS(*st) != 0);
   CHECK(missing.Stderr().find("/nonexistent/arbor.yaml") != std::string::npos);
+}
+
+TEST_CASE("arbor-node run by hand: bad arguments get the usage, a bad config descriptor an error") {
+  const std::string out = "/tmp/arbor-node-args-" + std::to_string(getpid()) + ".txt";
+  auto run = [&](const std::string& args) {
+    std::string cmd = BinDir() + "/arbor-node " + args + " </dev/null >" + out + " 2>&1";
+    int st = std::system(cmd.c_str());
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, text);
+  };
+  auto [help_rc, help] = run("--help");
+  CHECK(help_rc == 0);
+  CHECK(help.find("usage: arbor-node --id N --session NAME") != std::string::npos);
+  auto [bad_rc, bad] = run("--id 12x --session s");
+  CHECK(bad_rc == 2);
+  CHECK(bad.find("bad --id '12x'") != std::string::npos);
+  auto [missing_rc, missing] = run("--id 3");
+  CHECK(missing_rc == 2);
+  CHECK(missing.find("--id and --session are required") != std::string::npos);
+  auto [unknown_rc, unknown] = run("--id 3 --session s --bogus");
+  CHECK(unknown_rc == 2);
+  CHECK(unknown.find("usage:") != std::string::npos);
+  // stdin (/dev/null) is no config: the node says so on its ready line and exits.
+  auto [fd_rc, fd] = run("--id 3 --session s --config-fd 0 --ready-fd 1");
+  CHECK(fd_rc == 1);
+  CHECK(fd.find("error config handoff: not a config of this arbor build") != std::string::npos);
+  std::remove(out.c_str());
 }

@@ -1,4 +1,9 @@
 // Broken plugins in a deployment: each is reported clearly, and the nodes serve the rest.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
 #include "processes.h"
 #include "tree_helpers.h"
 
@@ -25,4 +30,29 @@ TEST_CASE("a plugin missing from the search path is reported, the rest load") {
   CHECK(c.Command("exec 10 a 1") == "Ok:10");
   CHECK(c.Stderr().find("plugin 'nosuchplugin': libarbor_nosuchplugin.so not found") != std::string::npos);
   CHECK(c.Command("ping 10") == "Error: node 10 cannot be pinged: it does not load the ping plugin");
+}
+
+// Nodes get the config the controller validated at start, not whatever the file says later:
+// one tree, one config. Before the handoff, each node read the file itself, so a node created
+// after an edit ran a different config, and one created after a bad edit failed to start.
+TEST_CASE("editing the config file while the tree runs changes nothing for new nodes") {
+  std::string path = "/tmp/arbor-edit-test-" + std::to_string(getpid()) + ".yaml";
+  {
+    std::ofstream out(path);
+    out << "timeouts: {request_ms: 1500}\n"
+           "plugins:\n"
+           "  search_path: [\"" << BinDir() << "/../lib/arbor/plugins\"]\n"
+           "  load: [dictionary, ping]\n";
+  }
+  ControllerProcess c({"--config", path});
+  CHECK(c.Command("create 10").rfind("Ok: ", 0) == 0);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << "plugins: {load: [nosuchplugin]\n";  // not even valid YAML
+  }
+  CHECK(c.Command("create 5").rfind("Ok: ", 0) == 0);
+  CHECK(c.Command("ping 5") == "Ok: 1");
+  CHECK(c.Command("exec 5 k 1") == "Ok:5");
+  CHECK(c.Command("info 5").find("plugins=dictionary,ping") != std::string::npos);
+  std::remove(path.c_str());
 }

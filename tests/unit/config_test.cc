@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <random>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "arbor/config.h"
+#include "arbor/config_handoff.h"
 
 namespace arbor {
 namespace {
@@ -461,3 +463,97 @@ TEST_CASE("ExpandOrigin on paths shorter than $ORIGIN") {
   for (const char* p : {"", "$", "$ORIG", "abc"}) CHECK(arbor::ExpandOrigin(p) == p);
   CHECK(arbor::ExpandOrigin("$ORIGIN") != "$ORIGIN");
 }
+
+namespace arbor {
+namespace {
+
+std::span<const std::uint8_t> Bytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+TEST_CASE("handoff: every field of a config survives the trip through a memfd") {
+  Result<Config> c = Load(R"(
+transport:
+  endpoint: "ipc:///tmp/arbor-{session}-{id}"
+  max_message_bytes: 4096
+  reconnect_min_ms: 3
+  reconnect_max_ms: 77
+timeouts: {request_ms: 1234, start_ms: 4321, orphan_grace_ms: 999}
+plugins:
+  search_path: ["/a", "$ORIGIN/b"]
+  load:
+    - dictionary
+    - {name: ping, path: /x/libarbor_ping.so, options: {k: v, "a b": ""}}
+restart: on-failure
+restart_limit: {max_restarts: 7, window_ms: 8888}
+data_dir: /tmp/arbor-data-{session}
+log_level: debug
+nodes:
+  - 50
+  - {id: -3, plugins: [dictionary]}
+)");
+  INFO(c.status().ToString());
+  REQUIRE(c.ok());
+  Result<int> fd = ConfigToFd(*c);
+  REQUIRE(fd.ok());
+  Result<Config> back = ConfigFromFd(*fd);
+  ::close(*fd);
+  REQUIRE(back.ok());
+  // The encoding is canonical, so equal encodings mean equal configs; and spot checks say the
+  // fields really were filled in.
+  CHECK(EncodeConfig(*back) == EncodeConfig(*c));
+  CHECK(back->endpoint == "ipc:///tmp/arbor-{session}-{id}");
+  CHECK(back->max_message_bytes == 4096);
+  CHECK(back->request_ms == 1234);
+  CHECK(back->orphan_grace_ms == 999);
+  CHECK(back->restart == Config::Restart::kOnFailure);
+  CHECK(back->restart_window_ms == 8888);
+  REQUIRE(back->plugins.size() == 2);
+  CHECK(back->plugins[1].options.at("a b").empty());
+  CHECK(back->plugins[1].path == "/x/libarbor_ping.so");
+  REQUIRE(back->nodes.size() == 2);
+  CHECK_FALSE(back->nodes[0].plugins);
+  CHECK(back->nodes[1].id == -3);
+  CHECK(Names(*back->nodes[1].plugins) == std::vector<std::string>{"dictionary"});
+  CHECK(back->log_level == "debug");
+}
+
+TEST_CASE("handoff: the memfd is sealed against writes") {
+  Result<int> fd = ConfigToFd(Config{});
+  REQUIRE(fd.ok());
+  CHECK(::write(*fd, "x", 1) < 0);
+  ::close(*fd);
+}
+
+// A node run without a handed-over config uses Config{}; it must be the shipped default.
+TEST_CASE("handoff: the built-in defaults are configs/default.yaml") {
+  Result<Config> yaml = LoadDefaultConfig();
+  REQUIRE(yaml.ok());
+  Config builtin;
+  builtin.source = yaml->source;
+  CHECK(EncodeConfig(builtin) == EncodeConfig(*yaml));
+}
+
+TEST_CASE("handoff: truncated, extended or garbage bytes are refused, never a crash") {
+  Result<Config> c = Load("nodes: [1, 2]\n");
+  REQUIRE(c.ok());
+  std::string good = EncodeConfig(*c);
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    INFO("prefix of " << n << " bytes");
+    CHECK_FALSE(DecodeConfig(Bytes(good.substr(0, n))).ok());
+  }
+  CHECK_FALSE(DecodeConfig(Bytes(good + "x")).ok());
+  CHECK(DecodeConfig(Bytes(good)).ok());
+  std::mt19937 rng(5);
+  for (int i = 0; i < 2000; ++i) {
+    std::string junk = good;
+    junk[rng() % junk.size()] = static_cast<char>(rng());
+    (void)DecodeConfig(Bytes(junk));  // any result, but no crash and no huge allocation
+    std::string noise(rng() % 64, '\0');
+    for (char& ch : noise) ch = static_cast<char>(rng());
+    CHECK_FALSE(DecodeConfig(Bytes(noise)).ok());
+  }
+}
+
+}  // namespace
+}  // namespace arbor

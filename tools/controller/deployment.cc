@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "arbor/config_handoff.h"
+
 namespace arbor::controller {
 namespace {
 
@@ -33,9 +35,8 @@ std::chrono::milliseconds CreateBudget(const Config& c) {
 
 }  // namespace
 
-Deployment::Deployment(Config config, std::string config_path, std::string node_binary)
+Deployment::Deployment(Config config, std::string node_binary)
     : config_(std::move(config)),
-      config_path_(std::move(config_path)),
       node_binary_(std::move(node_binary)),
       session_(NewSession()),
       supervisor_(Supervisor::Options{}) {
@@ -43,6 +44,12 @@ Deployment::Deployment(Config config, std::string config_path, std::string node_
   if (pipe2(fds, O_CLOEXEC) == 0) {
     lifeline_read_ = fds[0];
     lifeline_write_ = fds[1];  // never written; its closing is the message
+  }
+  // Without it every node would run on built-in defaults; Create() refuses to start any.
+  if (Result<int> fd = ConfigToFd(config_); fd.ok()) {
+    config_fd_ = *fd;
+  } else {
+    spdlog::error("{}", fd.status().message());
   }
   supervisor_.OnChildExit([this](pid_t pid, int) { OnRootExit(pid); });
   supervisor_thread_ = std::thread([this] { supervisor_.Run(); });
@@ -52,6 +59,7 @@ Deployment::~Deployment() {
   Shutdown();
   supervisor_.Stop();
   supervisor_thread_.join();
+  if (config_fd_ >= 0) close(config_fd_);
 }
 
 void Deployment::Shutdown() {
@@ -105,6 +113,7 @@ Result<pid_t> Deployment::Create(NodeId id) {
   {
     std::lock_guard lock(mu_);
     if (shut_down_) return FailedPrecondition("the deployment is shutting down");
+    if (config_fd_ < 0) return FailedPrecondition("the config could not be handed to nodes");
     if (model_.Contains(id)) return AlreadyExists("Already exists");
     parent = model_.InsertionParent(id);
   }
@@ -172,7 +181,7 @@ NodeLaunch Deployment::RootLaunch(NodeId id) const {
   launch.binary = node_binary_;
   launch.id = id;
   launch.session = session_;
-  launch.config_path = config_path_;
+  launch.config_fd = config_fd_;
   launch.lifeline_fd = lifeline_read_;
   launch.new_process_group = true;
   launch.start_timeout = std::chrono::milliseconds(config_.start_ms);

@@ -29,8 +29,8 @@ namespace arbor::controller {
 
 class Deployment {
  public:
-  // `config_path` is absolute, or empty for the embedded default.
-  Deployment(Config config, std::string config_path, std::string node_binary);
+  // Every node of the deployment gets `config` as it is now (config_handoff.h).
+  Deployment(Config config, std::string node_binary);
   ~Deployment();  // Shutdown()
 
   const Config& config() const { return config_; }
@@ -76,9 +76,9 @@ class Deployment {
   std::shared_ptr<NodeLink> root_link() const;
 
   Config config_;
-  std::string config_path_;
   std::string node_binary_;
   std::string session_;
+  int config_fd_ = -1;  // the encoded config, inherited by the root and on down the tree
   int lifeline_read_ = -1;
   int lifeline_write_ = -1;
   Supervisor supervisor_;

@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   VerbCatalog verbs = LoadCatalog(*config);
-  Deployment deployment(*config, config_path, node_binary.string());
+  Deployment deployment(*config, node_binary.string());
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
   FrontendOptions options{!keep_going, history};
   int rc;

@@ -6,7 +6,8 @@
 //
 // The child gets: stdin from /dev/null (nodes never read the controller's input), stdout onto
 // stderr (a chatty plugin cannot corrupt the controller's result lines), an empty signal mask,
-// the ready pipe as fd 3 and, when given, the controller lifeline as fd 4. The root node starts
+// the ready pipe as fd 3 and, when given, the controller lifeline as fd 4 and the config as
+// fd 5. The root node starts
 // a new process group and every other node joins its parent's, so a Ctrl-C at the controller's
 // terminal does not reach the tree.
 //
@@ -29,7 +30,7 @@ struct NodeLaunch {
   std::string binary;       // path to arbor-node
   NodeId id = 0;
   std::string session;      // fills {session} in the endpoint template
-  std::string config_path;  // empty: the embedded default config
+  int config_fd = -1;       // the deployment's config (config_handoff.h); -1: built-in defaults
   std::optional<NodeId> parent_id;  // where the node asks to be re-adopted if cut off
   bool respawn = false;             // the node died and is started again in place
   int lifeline_fd = -1;     // read end of the controller lifeline; -1: none
@@ -54,5 +55,6 @@ Spawner& DefaultSpawner();
 // The fd numbers a node finds its pipes on.
 inline constexpr int kReadyFd = 3;
 inline constexpr int kLifelineFd = 4;
+inline constexpr int kConfigFd = 5;
 
 }  // namespace arbor

@@ -1,0 +1,82 @@
+// Writer and Reader: the little-endian primitives of arbor's binary encodings (wire messages
+// and the config handed to nodes). The Reader checks every bound; its first failure sticks.
+// Thread-safety: none; each is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "arbor/message.h"
+
+namespace arbor {
+
+class Writer {
+ public:
+  void U8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U32(std::uint32_t v) { Raw(&v, 4); }
+  void U64(std::uint64_t v) { Raw(&v, 8); }
+  void Str(std::string_view s) {
+    U32(static_cast<std::uint32_t>(s.size()));
+    out_.append(s);
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void Raw(const void* p, std::size_t n) { out_.append(static_cast<const char*>(p), n); }
+  std::string out_;
+};
+
+// Reads with bounds checks; the first failure sticks and every later read returns zero.
+class Reader {
+ public:
+  explicit Reader(std::span<const std::uint8_t> b) : b_(b) {}
+  std::uint8_t U8() { return Fixed<std::uint8_t>(); }
+  std::uint32_t U32() { return Fixed<std::uint32_t>(); }
+  std::uint64_t U64() { return Fixed<std::uint64_t>(); }
+  std::string Str() {
+    std::uint32_t n = U32();
+    if (n > kMaxStringBytes) return Fail("string of " + std::to_string(n) + " bytes"), "";
+    if (!Need(n)) return "";
+    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
+    pos_ += n;
+    return s;
+  }
+  // A count that must not exceed `limit`, and must fit in what is left (each item >= min_bytes).
+  std::uint32_t Count(std::size_t limit, std::size_t min_bytes, const char* what) {
+    std::uint32_t n = U32();
+    if (n > limit || n * min_bytes > b_.size() - pos_) {
+      Fail(std::string("bad ") + what + " count " + std::to_string(n));
+      return 0;
+    }
+    return n;
+  }
+  void Fail(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+    pos_ = b_.size();
+  }
+  bool AtEnd() const { return pos_ == b_.size(); }
+  const std::string& error() const { return error_; }
+
+ private:
+  bool Need(std::size_t n) {
+    if (b_.size() - pos_ >= n) return true;
+    Fail("truncated message");
+    return false;
+  }
+  template <typename T>
+  T Fixed() {
+    T v{};
+    if (!Need(sizeof v)) return v;
+    std::memcpy(&v, b_.data() + pos_, sizeof v);
+    pos_ += sizeof v;
+    return v;
+  }
+  std::span<const std::uint8_t> b_;
+  std::size_t pos_ = 0;
+  std::string error_;
+};
+
+}  // namespace arbor
