@@ -1,6 +1,9 @@
 #include "arbor_measure.h"
 
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -132,6 +135,47 @@ void StopAndWait(pid_t pid) {
     if (all) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+extern "C" char** environ;
+
+// Starts arbor-bench-floor (floor_node.cc) with the plugins a node loads, waits for its
+// "ready", and returns its VmRSS in KB; -1 if it could not be run.
+long FloorRssKb() {
+  namespace fs = std::filesystem;
+  fs::path bin = fs::read_symlink("/proc/self/exe").parent_path();
+  std::vector<std::string> args = {(bin / "arbor-bench-floor").string(),
+                                   fmt::format("abstract://arbor-floor/{}", getpid())};
+  for (const char* p : {"dictionary", "ping"}) {
+    args.push_back((bin / ".." / "lib" / "arbor" / "plugins" / fmt::format("libarbor_{}.so", p))
+                       .lexically_normal()
+                       .string());
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2];
+  if (pipe(out) != 0) return -1;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  pid_t pid = -1;
+  int rv = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out[1]);
+  long rss = -1;
+  char buf[16];
+  if (rv == 0 && read(out[0], buf, sizeof buf) > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // idle, as the nodes are
+    rss = StatusField(pid, "VmRSS");
+  }
+  close(out[0]);
+  if (rv == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  return rss;
 }
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -300,6 +344,7 @@ void MeasureScale(int nodes, unsigned seed, bool sequential) {
   }
   std::sort(rss.begin(), rss.end());
   std::sort(threads.begin(), threads.end());
+  const long floor_kb = FloorRssKb();
   EmitRaw(sequential ? "scale_sequential" : "scale",
                    {{"nodes", std::to_string(nodes)},
                     {"create_s", fmt::format("{:.2f}", create_s)},
@@ -307,6 +352,7 @@ void MeasureScale(int nodes, unsigned seed, bool sequential) {
                     {"unreachable", std::to_string(down.size())},
                     {"rss_kb_median", std::to_string(rss[rss.size() / 2])},
                     {"rss_kb_max", std::to_string(rss.back())},
+                    {"floor_rss_kb", std::to_string(floor_kb)},
                     {"threads_median", std::to_string(threads[threads.size() / 2])}});
 }
 

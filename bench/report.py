@@ -211,6 +211,10 @@ def compute_rows(d):
     rows.append(row("RSS per idle node (1000 nodes, median)",
                     d.get("scale", "rss_kb_median", nodes=1000), "KB", target=at_most(6144),
                     on="value"))
+    node_kb = d.get("scale", "rss_kb_median", nodes=1000)
+    floor_kb = d.get("scale", "floor_rss_kb", nodes=1000)
+    rows.append(row("  same, / a process that only loads the libraries and listens",
+                    node_kb, "KB", floor_kb, div(node_kb, floor_kb)))
     rows.append(row("threads per node (1000 nodes, median)",
                     d.get("scale", "threads_median", nodes=1000), ""))
     return rows

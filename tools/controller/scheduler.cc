@@ -7,6 +7,9 @@ namespace {
 
 // Enough to amortise a round trip, small enough that a batch stays well inside one deadline.
 constexpr std::size_t kMaxBatch = 256;
+// How many unfinished creates are considered for starting, oldest first. Far more than the
+// create workers can run, and it keeps each pass short however long a script of creates is.
+constexpr std::size_t kCreateWindow = 256;
 
 bool IsBarrier(CommandKind k) {
   return k == CommandKind::kRemove || k == CommandKind::kPingAll || k == CommandKind::kTree;
@@ -83,10 +86,11 @@ void Scheduler::Pump(Actions& actions) {
       return;
     }
     if (!head.creates.empty()) StartCreates(head, actions);
-    for (auto& [target, queue] : head.queues) {
-      if (!queue.empty() && !busy_.count(target) &&
-          queue.front().command.kind != CommandKind::kCreate) {
-        StartBatch(target, head, actions);
+    // StartBatch may erase the entry it starts from, so step past it first.
+    for (auto it = head.queues.begin(); it != head.queues.end();) {
+      auto at = it++;
+      if (!busy_.count(at->first) && at->second.front().command.kind != CommandKind::kCreate) {
+        StartBatch(at->first, head, actions);
       }
     }
     if (head.queued > 0 || in_flight_ > 0) return;
@@ -98,20 +102,26 @@ void Scheduler::Pump(Actions& actions) {
 // Walks the unfinished creates in submission order; each claims the slot it would land in
 // now. A create starts when it is first to claim its slot and first in its node's queue.
 void Scheduler::StartCreates(Segment& segment, Actions& actions) {
+  std::vector<std::pair<std::uint64_t, NodeId>> window;
   std::vector<NodeId> ids;
-  for (const auto& [seq, id] : segment.creates) ids.push_back(id);
+  for (const auto& [seq, id] : segment.creates) {
+    if (window.size() == kCreateWindow) break;
+    window.emplace_back(seq, id);
+    ids.push_back(id);
+  }
   std::vector<std::optional<TreeModel::Slot>> slots = deployment_.SlotsFor(ids);
   std::set<TreeModel::Slot> claimed;
-  std::size_t i = 0;
-  for (const auto& [seq, id] : segment.creates) {
-    const std::optional<TreeModel::Slot>& slot = slots[i++];
+  for (std::size_t i = 0; i < window.size(); ++i) {
+    const auto [seq, id] = window[i];
+    const std::optional<TreeModel::Slot>& slot = slots[i];
     // No slot: the id exists, and the create will say so; it blocks no other create.
     bool first = !slot || claimed.insert(*slot).second;
     if (!first || segment.creates_running.count(seq) || busy_.count(id)) continue;
-    std::deque<Job>& queue = segment.queues[id];
-    if (queue.empty() || queue.front().seq != seq) continue;
-    auto job = std::make_shared<Job>(std::move(queue.front()));
-    queue.pop_front();
+    auto q = segment.queues.find(id);
+    if (q == segment.queues.end() || q->second.front().seq != seq) continue;
+    auto job = std::make_shared<Job>(std::move(q->second.front()));
+    q->second.pop_front();
+    if (q->second.empty()) segment.queues.erase(q);
     --segment.queued;
     segment.creates_running.insert(seq);
     busy_.insert(id);
@@ -142,6 +152,7 @@ void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
   }
   std::size_t n = jobs->size();
   segment.queued -= n;
+  if (queue.empty()) segment.queues.erase(target);  // only queues with work stay
   busy_.insert(target);
   ++in_flight_;
   actions.push_back([this, target, jobs] {

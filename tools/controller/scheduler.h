@@ -55,7 +55,7 @@ class Scheduler {
   struct Segment {
     bool barrier = false;
     Job barrier_job;
-    std::map<NodeId, std::deque<Job>> queues;
+    std::map<NodeId, std::deque<Job>> queues;  // never holds an empty queue
     std::size_t queued = 0;
     std::map<std::uint64_t, NodeId> creates;  // unfinished creates, by seq
     std::set<std::uint64_t> creates_running;

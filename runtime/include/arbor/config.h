@@ -1,8 +1,10 @@
 // Config: one deployment, as read from YAML.
 //
-// The same file drives the controller and every node: each node reads it, finds its own entry
-// under `nodes:` (if any), and takes the deployment-wide settings for the rest. With no file,
-// the embedded default (configs/default.yaml, compiled in) applies.
+// The controller loads the file once; every node gets the same Config from its parent
+// (config_handoff.h), finds its own entry under `nodes:` (if any), and takes the
+// deployment-wide settings for the rest. With no file, the embedded default
+// (configs/default.yaml, compiled in) applies. Loading (the Load* functions) lives in the
+// arbor_config library, which nodes do not link.
 //
 // Loading is strict: an unknown key, a duplicate key, a wrong type or an out-of-range number is
 // an error whose message names the file, the line and the column. Listening beyond loopback is
