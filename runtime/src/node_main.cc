@@ -86,6 +86,11 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
   Args a;
   bool have_id = false;
   status = 2;
+  auto read_fd = [](int& fd) {
+    std::optional<int> v = Number<int>(optarg);
+    if (v && *v >= 0) fd = *v;
+    return v && *v >= 0;
+  };
   auto bad = [&](const char* what) {
     fmt::print(stderr, "arbor-node: bad {} '{}'\n{}", what, optarg, kUsage);
     return std::nullopt;
@@ -101,24 +106,15 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
         break;
       }
       case kSession: a.options.session = optarg; break;
-      case kConfigFd: {
-        auto v = Number<int>(optarg);
-        if (!v || *v < 0) return bad("--config-fd");
-        a.options.config_fd = *v;
+      case kConfigFd:
+        if (!read_fd(a.options.config_fd)) return bad("--config-fd");
         break;
-      }
-      case kReadyFd: {
-        auto v = Number<int>(optarg);
-        if (!v || *v < 0) return bad("--ready-fd");
-        a.ready_fd = *v;
+      case kReadyFd:
+        if (!read_fd(a.ready_fd)) return bad("--ready-fd");
         break;
-      }
-      case kLifelineFd: {
-        auto v = Number<int>(optarg);
-        if (!v || *v < 0) return bad("--lifeline-fd");
-        a.options.lifeline_fd = *v;
+      case kLifelineFd:
+        if (!read_fd(a.options.lifeline_fd)) return bad("--lifeline-fd");
         break;
-      }
       case kParentId: {
         auto v = Number<arbor::NodeId>(optarg);
         if (!v) return bad("--parent-id");

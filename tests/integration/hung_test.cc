@@ -10,6 +10,28 @@
 
 using namespace arbor::testing;
 
+namespace {
+
+// At the prompt of `c` (slow.yaml, 5 s deadline): creates 10, 5 and 15, learns node 5's pid
+// from `info`, and stops node 5.
+pid_t StoppedFiveAtPrompt(ControllerProcess& c) {
+  REQUIRE(c.ReadUntil("> ", 10s));
+  for (const char* id : {"10", "5", "15"}) {
+    c.Send(std::string("create ") + id);
+    REQUIRE(c.ReadUntil("Ok: ", 10s));
+  }
+  REQUIRE(c.ReadUntil("> ", 10s));
+  c.Send("info 5");
+  REQUIRE(c.ReadUntil("Ok:5: pid=", 10s));
+  auto rest = c.ReadUntil(" ", 10s);
+  REQUIRE(rest);
+  pid_t five = static_cast<pid_t>(std::stol(*rest));
+  REQUIRE(StopAndWait(five));
+  return five;
+}
+
+}  // namespace
+
 TEST_CASE("batch: a command to a stopped node ends at the deadline, then the node recovers") {
   ControllerProcess c({"--config", TestConfig("fast.yaml")});  // deadline 500 ms
   auto pids = CreateAll(c, {10, 5, 15, 3});
@@ -67,19 +89,7 @@ TEST_CASE("repl: a hung node does not hold up commands to other nodes") {
     return;
   }
   ControllerProcess c({"--config", TestConfig("slow.yaml")}, ControllerProcess::Mode::kPty);
-  REQUIRE(c.ReadUntil("> ", 10s));
-  for (const char* id : {"10", "5", "15"}) {
-    c.Send(std::string("create ") + id);
-    REQUIRE(c.ReadUntil("Ok: ", 10s));
-  }
-  REQUIRE(c.ReadUntil("> ", 10s));
-  c.Send("info 5");
-  auto info = c.ReadUntil("Ok:5: pid=", 10s);
-  REQUIRE(info);
-  auto rest = c.ReadUntil(" ", 10s);
-  REQUIRE(rest);
-  pid_t five = static_cast<pid_t>(std::stol(*rest));
-  REQUIRE(StopAndWait(five));
+  pid_t five = StoppedFiveAtPrompt(c);
 
   c.Send("exec 5 x");   // hangs until the 5 s deadline
   c.Send("exec 15 y 3");
@@ -100,18 +110,7 @@ TEST_CASE("repl: a create under a hung node holds up neither commands nor other 
     return;
   }
   ControllerProcess c({"--config", TestConfig("slow.yaml")}, ControllerProcess::Mode::kPty);
-  REQUIRE(c.ReadUntil("> ", 10s));
-  for (const char* id : {"10", "5", "15"}) {
-    c.Send(std::string("create ") + id);
-    REQUIRE(c.ReadUntil("Ok: ", 10s));
-  }
-  REQUIRE(c.ReadUntil("> ", 10s));
-  c.Send("info 5");
-  REQUIRE(c.ReadUntil("Ok:5: pid=", 10s));
-  auto rest = c.ReadUntil(" ", 10s);
-  REQUIRE(rest);
-  pid_t five = static_cast<pid_t>(std::stol(*rest));
-  REQUIRE(StopAndWait(five));
+  pid_t five = StoppedFiveAtPrompt(c);
 
   // Its parent would be node 5: it waits out the create budget (request_ms + start_ms = 10 s).
   c.Send("create 3");
