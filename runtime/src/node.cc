@@ -83,6 +83,8 @@ Status Node::Start(PluginSet plugins) {
                                [this](Server::Exchange* ex, nng_msg* m) { OnRequest(ex, m); });
   if (!server.ok()) return server.status();
   server_ = std::move(server).value();
+  // Only now: a request handled before server_ is set would reply through a null pointer.
+  if (Status s = server_->Start(); !s.ok()) return s;
   if (options_.respawn) {
     control_worker_.Post([this] { RecoverChildren(); });
   } else if (!ChildrenFile().empty()) {

@@ -63,11 +63,15 @@ Result<std::unique_ptr<Server>> Server::Listen(const std::string& url, const Lin
   }
   s->url_ = BoundUrl(listener, url);
   s->max_contexts_ = std::max(1, max_contexts);
-  std::lock_guard lock(s->mu_);
-  for (int i = 0; i < std::min(kInitialContexts, s->max_contexts_); ++i) {
-    if (Status st = s->AddExchangeLocked(); !st.ok()) return st;
-  }
   return s;
+}
+
+Status Server::Start() {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < std::min(kInitialContexts, max_contexts_); ++i) {
+    if (Status st = AddExchangeLocked(); !st.ok()) return st;
+  }
+  return Status::Ok();
 }
 
 Status Server::AddExchangeLocked() {

@@ -31,8 +31,12 @@ class Server {
   // Owns `request` from here on.
   using Handler = std::function<void(Exchange* exchange, nng_msg* request)>;
 
+  // Listens, but receives nothing until Start(): the owner must be able to store the Server
+  // before its handler can run.
   static Result<std::unique_ptr<Server>> Listen(const std::string& url, const LinkOptions& options,
                                                 int max_contexts, Handler handler);
+  // Starts the first contexts receiving. Call once.
+  Status Start();
   ~Server();
 
   const std::string& url() const { return url_; }  // tcp port 0 resolved
