@@ -6,6 +6,7 @@
 //   str:     u32 length, bytes
 // The fixed request header lets a forwarding hop read the target and rewrite the budget without
 // decoding the operations (see wire_header.h).
+#include <charconv>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -37,6 +38,13 @@ bool ReadPreamble(Reader& r, std::uint8_t want_kind) {
 }
 
 }  // namespace
+
+std::optional<NodeId> ParseNodeId(std::string_view text) {
+  NodeId v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
 
 std::string EncodeRequest(const Request& q) {
   Writer w;

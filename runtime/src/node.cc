@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,13 +27,6 @@ constexpr std::string_view kControlPrefix = "arbor.";
 // A sweep waits for whole subtrees, so each level must answer its parent well before the
 // parent gives up: each gives its children this much less time than it has.
 constexpr std::uint32_t kSweepHopMarginMs = 10;
-
-std::optional<NodeId> ParseId(const std::string& s) {
-  NodeId v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 }  // namespace
 
@@ -229,7 +221,7 @@ void Node::SyncPlugins(const Request& request, Reply& reply) {
 
 OpResult Node::RunControl(const Op& op, bool* exit_after) {
   auto child_arg = [&]() -> std::optional<NodeId> {
-    return op.args.size() == 1 ? ParseId(op.args[0]) : std::nullopt;
+    return op.args.size() == 1 ? ParseNodeId(op.args[0]) : std::nullopt;
   };
   if (op.verb == "arbor.spawn" || op.verb == "arbor.remove") {
     std::optional<NodeId> child = child_arg();
@@ -431,8 +423,8 @@ void Node::Respawn(int side, std::uint64_t generation) {
 // arbor.adopt <id> <url> <pid>: a node whose parent died asks its respawned parent (this node)
 // to take it back. It is not our process, so it is watched by polling rather than reaped.
 OpResult Node::Adopt(const Op& op) {
-  std::optional<NodeId> child = op.args.size() == 3 ? ParseId(op.args[0]) : std::nullopt;
-  std::optional<NodeId> pid = op.args.size() == 3 ? ParseId(op.args[2]) : std::nullopt;
+  std::optional<NodeId> child = op.args.size() == 3 ? ParseNodeId(op.args[0]) : std::nullopt;
+  std::optional<NodeId> pid = op.args.size() == 3 ? ParseNodeId(op.args[2]) : std::nullopt;
   if (!child || !pid || *child == options_.id) {
     return {InvalidArgument("arbor.adopt takes <id> <url> <pid>"), {}};
   }
@@ -605,7 +597,7 @@ void Node::SaveChildren() {
 void Node::RecoverChildren() {
   std::ifstream in(ChildrenFile());
   for (std::string line; std::getline(in, line);) {
-    if (std::optional<NodeId> id = ParseId(line)) RecoverChild(*id);
+    if (std::optional<NodeId> id = ParseNodeId(line)) RecoverChild(*id);
   }
 }
 
@@ -627,7 +619,7 @@ void Node::RecoverChild(NodeId id) {
     Result<Reply> r = (*link)->Call(q, DeadlineIn(std::chrono::milliseconds(1000)));
     if (r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok()) {
       const std::string& t = r->results[0].text;  // "pid=<pid> ..."
-      std::optional<NodeId> pid = ParseId(t.substr(4, t.find(' ') - 4));
+      std::optional<NodeId> pid = ParseNodeId(t.substr(4, t.find(' ') - 4));
       if (pid) handle = ChildHandle{id, static_cast<pid_t>(*pid), (*link)->url(), std::move(link).value(), false};
     }
   }

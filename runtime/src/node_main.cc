@@ -9,7 +9,7 @@
 #include <getopt.h>
 #include <unistd.h>
 
-#include <charconv>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -56,15 +56,6 @@ constexpr const char* kUsage =
     "  --parent-id N     the parent node, to ask for re-adoption if cut off\n"
     "  --respawn         started again after dying: take back the children\n";
 
-template <typename T>
-std::optional<T> Number(const char* text) {
-  std::string_view s(text);
-  T v{};
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 struct Args {
   arbor::NodeOptions options;
   int ready_fd = -1;
@@ -87,9 +78,10 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
   bool have_id = false;
   status = 2;
   auto read_fd = [](int& fd) {
-    std::optional<int> v = Number<int>(optarg);
-    if (v && *v >= 0) fd = *v;
-    return v && *v >= 0;
+    std::optional<arbor::NodeId> v = arbor::ParseNodeId(optarg);  // any whole integer
+    bool ok = v && *v >= 0 && *v <= INT_MAX;
+    if (ok) fd = static_cast<int>(*v);
+    return ok;
   };
   auto bad = [&](const char* what) {
     fmt::print(stderr, "arbor-node: bad {} '{}'\n{}", what, optarg, kUsage);
@@ -99,7 +91,7 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
   for (int c; (c = getopt_long(argc, argv, "", kLong, nullptr)) != -1;) {
     switch (c) {
       case kId: {
-        auto v = Number<arbor::NodeId>(optarg);
+        auto v = arbor::ParseNodeId(optarg);
         if (!v) return bad("--id");
         a.options.id = *v;
         have_id = true;
@@ -116,7 +108,7 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
         if (!read_fd(a.options.lifeline_fd)) return bad("--lifeline-fd");
         break;
       case kParentId: {
-        auto v = Number<arbor::NodeId>(optarg);
+        auto v = arbor::ParseNodeId(optarg);
         if (!v) return bad("--parent-id");
         a.options.parent_id = *v;
         break;

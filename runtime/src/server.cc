@@ -130,13 +130,11 @@ void Server::OnAio(void* arg) {
     return;
   }
   if (rv == NNG_ECLOSED) return;
-  {
+  // The last idle context is taking a request: open another, so the next one finds a
+  // receiver without waiting for a reply. A failure only means no growth this time.
+  if (self->idle_.fetch_sub(1) == 1) {
     std::lock_guard lock(self->mu_);
-    --self->idle_;
-    // The last idle context is taking a request: open another, so the next one finds a
-    // receiver without waiting for a reply. A failure only means no growth this time.
-    if (self->idle_ == 0 && !self->closed_ &&
-        static_cast<int>(self->exchanges_.size()) < self->max_contexts_) {
+    if (!self->closed_ && static_cast<int>(self->exchanges_.size()) < self->max_contexts_) {
       (void)self->AddExchangeLocked();
     }
   }

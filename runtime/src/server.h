@@ -69,7 +69,9 @@ class Server {
   std::mutex mu_;
   bool closed_ = false;
   int max_contexts_ = 0;
-  int idle_ = 0;  // contexts waiting for a request; under mu_
+  // Contexts waiting for a request. Atomic, so taking a request costs no lock; growing
+  // (rare) takes mu_.
+  std::atomic<int> idle_{0};
 };
 
 }  // namespace arbor

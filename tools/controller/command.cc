@@ -1,6 +1,5 @@
 #include "command.h"
 
-#include <charconv>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -29,13 +28,6 @@ Result<NodeId> IdArg(const std::string& word) {
 bool IsBuiltin(std::string_view w) {
   return w == "create" || w == "remove" || w == "ping" || w == "pingall" || w == "tree" || w == "info" ||
          w == "help" || w == "exit" || w == "quit";
-}
-
-std::optional<NodeId> ParseNodeId(std::string_view text) {
-  NodeId v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return v;
 }
 
 std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCatalog& verbs) {

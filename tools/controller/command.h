@@ -35,9 +35,6 @@ using VerbCatalog = std::map<std::string, VerbInfo, std::less<>>;
 // nullopt for a blank line or a '#' comment; an InvalidArgument status for a bad line.
 std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCatalog& verbs);
 
-// Parses a whole decimal node id.
-std::optional<NodeId> ParseNodeId(std::string_view text);
-
 // The lines `help` prints.
 std::vector<std::string> HelpText(const VerbCatalog& verbs);
 

@@ -268,6 +268,7 @@ Deployment::Swept Deployment::Sweep() {
       out.child_report[kid] = {state, restarts, kid_pid};
     }
   }
+  Reconcile(out);
   return out;
 }
 
@@ -285,7 +286,6 @@ void Deployment::Reconcile(const Swept& swept) {
 
 std::vector<NodeId> Deployment::Unreachable() {
   Swept swept = Sweep();
-  Reconcile(swept);
   std::vector<NodeId> down;
   for (NodeId id : Ids()) {
     if (!swept.reached.count(id)) down.push_back(id);
@@ -295,7 +295,6 @@ std::vector<NodeId> Deployment::Unreachable() {
 
 std::vector<std::string> Deployment::Tree() {
   Swept swept = Sweep();
-  Reconcile(swept);
   std::vector<std::string> lines;
   std::lock_guard lock(mu_);
   if (!model_.root()) return {"(empty tree)"};

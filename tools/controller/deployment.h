@@ -67,8 +67,9 @@ class Deployment {
     // What each answering node says of its children: state, restarts, pid.
     std::map<NodeId, std::tuple<std::string, int, pid_t>> child_report;
   };
+  // One arbor.sweep of the tree; reconciles the model with what it finds.
   Swept Sweep();
-  // Adds nodes the sweep reached but the model lacks (see Sweep in deployment.cc).
+  // Adds nodes the sweep reached but the model lacks (see deployment.cc).
   void Reconcile(const Swept& swept);
   void OnRootExit(pid_t pid);
   NodeLaunch RootLaunch(NodeId id) const;

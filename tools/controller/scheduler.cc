@@ -116,14 +116,14 @@ void Scheduler::StartCreates(Segment& segment, Actions& actions) {
     const std::optional<TreeModel::Slot>& slot = slots[i];
     // No slot: the id exists, and the create will say so; it blocks no other create.
     bool first = !slot || claimed.insert(*slot).second;
-    if (!first || segment.creates_running.count(seq) || busy_.count(id)) continue;
+    // A running create keeps its id busy, so it is skipped here too.
+    if (!first || busy_.count(id)) continue;
     auto q = segment.queues.find(id);
     if (q == segment.queues.end() || q->second.front().seq != seq) continue;
     auto job = std::make_shared<Job>(std::move(q->second.front()));
     q->second.pop_front();
     if (q->second.empty()) segment.queues.erase(q);
     --segment.queued;
-    segment.creates_running.insert(seq);
     busy_.insert(id);
     ++in_flight_;
     actions.push_back([this, job, id, seq] {
@@ -197,7 +197,6 @@ void Scheduler::FinishCreate(NodeId target, std::uint64_t seq) {
     // A segment is popped only when nothing of it is in flight, so this create's is the head.
     Segment& head = segments_.front();
     head.creates.erase(seq);
-    head.creates_running.erase(seq);
     busy_.erase(target);
     --in_flight_;
     Pump(actions);

@@ -58,7 +58,6 @@ class Scheduler {
     std::map<NodeId, std::deque<Job>> queues;  // never holds an empty queue
     std::size_t queued = 0;
     std::map<std::uint64_t, NodeId> creates;  // unfinished creates, by seq
-    std::set<std::uint64_t> creates_running;
   };
   using Actions = std::vector<std::function<void()>>;
 

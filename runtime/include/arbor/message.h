@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,9 @@
 namespace arbor {
 
 using NodeId = std::int64_t;
+
+// A whole decimal 64-bit integer: no sign-only, no spaces, no trailing characters.
+std::optional<NodeId> ParseNodeId(std::string_view text);
 
 inline constexpr std::uint32_t kWireMagic = 0x31425241;  // "ARB1"
 inline constexpr std::size_t kMaxOpsPerRequest = 4096;
