@@ -6,23 +6,28 @@
 
 #include <spdlog/spdlog.h>
 
+#include "control.h"
+
 namespace arbor {
 
-Result<ChildHandle> StartChild(Spawner& spawner, const NodeLaunch& launch,
+Result<ChildHandle> StartChild(Launcher& launcher, const NodeLaunch& launch,
                                const LinkOptions& link_options) {
-  Result<LaunchedNode> started = spawner.Launch(launch);
+  Result<LaunchedNode> started = launcher.Launch(launch);
   if (!started.ok()) return started.status();
   auto fail = [&](Status why) {
-    ::kill(started->pid, SIGKILL);
+    if (started->local_pid > 0) ::kill(started->local_pid, SIGKILL);
     return why;
   };
-  Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(started->url, link_options);
+  // The node already listens (it said so), so the first connection is made now: a refused one
+  // is reported with its reason instead of being retried in silence.
+  Result<std::unique_ptr<NodeLink>> link =
+      NodeLink::Dial(started->url, link_options, /*connect_now=*/true);
   if (!link.ok()) return fail(link.status());
-  // The node already listens (it said so on the ready pipe), so this is one local connect.
   if (!(*link)->WaitConnected(DeadlineIn(launch.start_timeout))) {
     return fail(Unavailable("node " + std::to_string(launch.id) + " accepted no connection"));
   }
-  return ChildHandle{launch.id, started->pid, started->url, std::move(link).value()};
+  return ChildHandle{launch.id, started->pid, started->local_pid, started->url,
+                     std::move(link).value(), launch.host, true};
 }
 
 void StopChild(ChildHandle& child, Supervisor& supervisor, Deadline deadline) {
@@ -31,31 +36,32 @@ void StopChild(ChildHandle& child, Supervisor& supervisor, Deadline deadline) {
     Request bye;
     bye.target = child.id;
     bye.budget_ms = RemainingMs(deadline);
-    bye.ops.push_back({"arbor.shutdown", {}});
+    bye.ops.push_back({std::string(kShutdownVerb), {}});
     Result<Reply> r = child.link->Call(bye, deadline);
     asked = r.ok() && r->route.ok();
     if (!asked) spdlog::debug("shutdown of node {}: {}", child.id, r.status().ToString());
   }
-  if (child.pid > 0) {
+  if (child.local_pid > 0) {
     using namespace std::chrono_literals;
     // A node that acknowledged exits right after its reply; one that did not (dead or hung)
     // gets SIGKILL at once, unless it is already gone: its pid may have been reused since.
-    // Its own children then exit after their orphan grace.
+    // Its own children then exit after their orphan grace. For a node on another host,
+    // local_pid is its ssh client, whose death ends the node's session, and so the node.
     if (child.ours) {
-      if (!supervisor.WaitExit(child.pid, asked ? 1000ms : 0ms)) {
-        ::kill(child.pid, SIGKILL);
-        supervisor.WaitExit(child.pid, 2000ms);
+      if (!supervisor.WaitExit(child.local_pid, asked ? 1000ms : 0ms)) {
+        ::kill(child.local_pid, SIGKILL);
+        supervisor.WaitExit(child.local_pid, 2000ms);
       }
     } else {
-      supervisor.UnwatchForeign(child.pid);
-      auto gone = [&] { return ::kill(child.pid, 0) != 0; };
+      supervisor.UnwatchForeign(child.local_pid);
+      auto gone = [&] { return ::kill(child.local_pid, 0) != 0; };
       for (int i = 0; asked && i < 200 && !gone(); ++i) std::this_thread::sleep_for(5ms);
-      if (!gone()) ::kill(child.pid, SIGKILL);
+      if (!gone()) ::kill(child.local_pid, SIGKILL);
     }
   }
   if (child.link) child.link->Close();
   child.link.reset();
-  child.pid = -1;
+  child.pid = child.local_pid = -1;
 }
 
 }  // namespace arbor

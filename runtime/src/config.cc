@@ -1,5 +1,6 @@
 // Config: what every holder of a Config needs, without YAML (see config_yaml.cc for loading).
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -14,7 +15,7 @@ const std::vector<PluginSpec>& Config::PluginsFor(NodeId id) const {
   return plugins;
 }
 
-std::string Config::EndpointFor(std::string_view session, NodeId id) const {
+std::string Config::EndpointFor(std::string_view session, NodeId id, std::string_view host) const {
   std::string out = endpoint;
   auto replace = [&](std::string_view key, const std::string& value) {
     for (auto p = out.find(key); p != std::string::npos; p = out.find(key, p + value.size())) {
@@ -23,7 +24,35 @@ std::string Config::EndpointFor(std::string_view session, NodeId id) const {
   };
   replace("{session}", std::string(session));
   replace("{id}", std::to_string(id));
+  if (const HostSpec* h = Host(host)) replace("{address}", h->address);
+  if (std::optional<int> port = PortFor(id)) replace("{port}", std::to_string(*port));
   return out;
+}
+
+std::optional<int> Config::PortFor(NodeId id) const {
+  if (id < 1 - static_cast<NodeId>(port_base) || id > 65535 - static_cast<NodeId>(port_base)) {
+    return std::nullopt;
+  }
+  return static_cast<int>(port_base + id);
+}
+
+const HostSpec* Config::Host(std::string_view name) const {
+  for (const HostSpec& h : hosts) {
+    if (h.name == name) return &h;
+  }
+  return nullptr;
+}
+
+std::string Config::HostOf(NodeId id) const {
+  for (const NodeSpec& n : nodes) {
+    if (n.id == id) return n.host;
+  }
+  return "";
+}
+
+const TlsFiles& Config::TlsFor(std::string_view host) const {
+  const HostSpec* h = Host(host);
+  return h ? h->tls : tls;
 }
 
 std::string ExpandOrigin(std::string_view path) {

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -18,7 +19,7 @@ namespace arbor {
 namespace {
 
 constexpr std::uint32_t kConfigMagic = 0x47464341;  // "ACFG"
-constexpr std::uint32_t kConfigLayout = 1;
+constexpr std::uint32_t kConfigLayout = 2;
 constexpr std::size_t kMaxItems = 1 << 20;
 
 void PutStrings(Writer& w, const std::vector<std::string>& v) {
@@ -59,6 +60,54 @@ std::vector<PluginSpec> GetPlugins(Reader& r) {
   return plugins;
 }
 
+void PutTls(Writer& w, const TlsFiles& t) {
+  w.Str(t.ca);
+  w.Str(t.cert);
+  w.Str(t.key);  // a path: the key itself never leaves its host
+}
+
+TlsFiles GetTls(Reader& r) {
+  TlsFiles t;
+  t.ca = r.Str();
+  t.cert = r.Str();
+  t.key = r.Str();
+  return t;
+}
+
+void PutHosts(Writer& w, const std::vector<HostSpec>& hosts) {
+  w.U32(static_cast<std::uint32_t>(hosts.size()));
+  for (const HostSpec& h : hosts) {
+    w.Str(h.name);
+    w.Str(h.address);
+    w.U8(static_cast<std::uint8_t>(h.launch));
+    w.Str(h.ssh_user);
+    w.U64(static_cast<std::uint64_t>(h.ssh_port));
+    w.Str(h.ssh_identity);
+    w.Str(h.ssh_known_hosts);
+    PutStrings(w, h.ssh_options);
+    w.Str(h.arbor_node);
+    PutTls(w, h.tls);
+  }
+}
+
+std::vector<HostSpec> GetHosts(Reader& r) {
+  std::vector<HostSpec> hosts(r.Count(kMaxItems, 40, "host"));
+  for (HostSpec& h : hosts) {
+    h.name = r.Str();
+    h.address = r.Str();
+    std::uint8_t launch = r.U8();
+    h.launch = launch > 2 ? HostSpec::Launch::kLocal : static_cast<HostSpec::Launch>(launch);
+    h.ssh_user = r.Str();
+    h.ssh_port = static_cast<int>(r.U64() & 0xffff);
+    h.ssh_identity = r.Str();
+    h.ssh_known_hosts = r.Str();
+    h.ssh_options = GetStrings(r);
+    h.arbor_node = r.Str();
+    h.tls = GetTls(r);
+  }
+  return hosts;
+}
+
 }  // namespace
 
 std::string EncodeConfig(const Config& c) {
@@ -86,6 +135,13 @@ std::string EncodeConfig(const Config& c) {
   }
   w.Str(c.data_dir);
   w.Str(c.log_level);
+  w.U64(static_cast<std::uint64_t>(c.port_base));
+  w.U8(c.insecure);
+  PutTls(w, c.tls);
+  PutHosts(w, c.hosts);
+  w.U8(static_cast<std::uint8_t>(c.placement));
+  w.Str(c.placement_host);
+  for (const NodeSpec& n : c.nodes) w.Str(n.host);
   return w.Take();
 }
 
@@ -115,9 +171,53 @@ Result<Config> DecodeConfig(std::span<const std::uint8_t> bytes) {
   }
   c.data_dir = r.Str();
   c.log_level = r.Str();
+  c.port_base = static_cast<int>(r.U64() & 0xffff);
+  c.insecure = r.U8() != 0;
+  c.tls = GetTls(r);
+  c.hosts = GetHosts(r);
+  std::uint8_t placement = r.U8();
+  c.placement = placement > 2 ? Config::Placement::kParent
+                              : static_cast<Config::Placement>(placement);
+  c.placement_host = r.Str();
+  for (NodeSpec& n : c.nodes) n.host = r.Str();
   if (!r.error().empty()) return InvalidArgument("config handoff: " + r.error());
   if (!r.AtEnd()) return InvalidArgument("config handoff: trailing bytes");
   return c;
+}
+
+std::string ConfigToHex(const Config& config) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string bytes = EncodeConfig(config), out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+  return out;
+}
+
+Result<Config> ConfigFromHex(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return InvalidArgument("config handoff: odd number of hex digits");
+  std::vector<std::uint8_t> bytes(hex.size() / 2);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return InvalidArgument("config handoff: not lowercase hex");
+    bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return DecodeConfig(bytes);
+}
+
+std::string ConfigDigest(const Config& config) {
+  Config c = config;
+  c.source.clear();  // the same deployment read from another path is the same deployment
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a: a mismatch check, not a security one
+  for (unsigned char b : EncodeConfig(c)) h = (h ^ b) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
 }
 
 Result<int> ConfigToFd(const Config& config) {

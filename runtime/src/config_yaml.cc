@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <climits>
 #include <filesystem>
 #include <fstream>
@@ -126,9 +128,10 @@ std::vector<NodeSpec> ParseNodes(const YAML::Node& n) {
       s.id = Integer(item, "node id", LLONG_MIN, LLONG_MAX);
       has_id = true;
     } else {
-      ForEachKey(item, "a node entry", {"id", "plugins"}, [&](auto& key, auto& v) {
+      ForEachKey(item, "a node entry", {"id", "plugins", "host"}, [&](auto& key, auto& v) {
         if (key == "id") s.id = Integer(v, "id", LLONG_MIN, LLONG_MAX), has_id = true;
         if (key == "plugins") s.plugins = ParsePluginList(v);
+        if (key == "host") s.host = Scalar(v, "host");
       });
     }
     if (!has_id) Fail(item, "a node entry needs an id");
@@ -136,6 +139,134 @@ std::vector<NodeSpec> ParseNodes(const YAML::Node& n) {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+TlsFiles ParseTls(const YAML::Node& n, TlsFiles t) {
+  ForEachKey(n, "tls", {"ca", "cert", "key"}, [&](auto& k, auto& v) {
+    if (k == "ca") t.ca = Scalar(v, k);
+    if (k == "cert") t.cert = Scalar(v, k);
+    if (k == "key") t.key = Scalar(v, k);
+  });
+  return t;
+}
+
+// A word that goes into a URL or onto an ssh command line: no spaces, quotes or controls.
+std::string Word(const YAML::Node& n, const std::string& what) {
+  std::string s = Scalar(n, what);
+  static const std::regex kWord(R"([A-Za-z0-9._:\[\]-]+)");
+  if (!std::regex_match(s, kWord)) {
+    Fail(n, fmt::format("'{}' must be a host name or address (letters, digits, '.', '-', ':')",
+                        what));
+  }
+  return s;
+}
+
+void ParseSsh(const YAML::Node& n, HostSpec& h) {
+  ForEachKey(n, "ssh", {"user", "port", "identity", "known_hosts", "options"}, [&](auto& k, auto& v) {
+    if (k == "user") h.ssh_user = Word(v, k);
+    if (k == "port") h.ssh_port = Integer(v, k, 1, 65535);
+    if (k == "identity") h.ssh_identity = Scalar(v, k);
+    if (k == "known_hosts") h.ssh_known_hosts = Scalar(v, k);
+    if (k == "options") {
+      if (!v.IsSequence()) Fail(v, "'options' must be a sequence of ssh -o options");
+      for (const auto& o : v) {
+        std::string opt = Scalar(o, "ssh option");
+        if (opt.find('=') == std::string::npos || opt.find_first_of(" \t\n'\"") != std::string::npos) {
+          Fail(o, "an ssh option is written Key=value, without spaces or quotes");
+        }
+        h.ssh_options.push_back(opt);
+      }
+    }
+  });
+}
+
+// tls overrides apply on top of the deployment's transport.tls, which is complete only after
+// the whole file is read: hosts keep their overrides here and are merged in MergeHostTls().
+struct HostOverrides {
+  YAML::Node tls;
+};
+
+HostSpec ParseHost(const YAML::Node& n, HostOverrides& over) {
+  HostSpec h;
+  bool has_ssh = false;
+  ForEachKey(n, "a host entry", {"name", "address", "launch", "ssh", "arbor_node", "tls"},
+             [&](auto& k, auto& v) {
+    if (k == "name") h.name = Word(v, k);
+    if (k == "address") h.address = Word(v, k);
+    if (k == "launch") {
+      std::string l = Scalar(v, k);
+      if (l == "local") h.launch = HostSpec::Launch::kLocal;
+      else if (l == "ssh") h.launch = HostSpec::Launch::kSsh;
+      else if (l == "external") h.launch = HostSpec::Launch::kExternal;
+      else Fail(v, "launch must be 'local', 'ssh' or 'external'");
+    }
+    if (k == "ssh") ParseSsh(v, h), has_ssh = true;
+    if (k == "arbor_node") h.arbor_node = Scalar(v, k);
+    if (k == "tls") over.tls = v;
+  });
+  if (h.name.empty() || h.address.empty()) Fail(n, "a host entry needs a name and an address");
+  if (has_ssh && h.launch != HostSpec::Launch::kSsh) {
+    Fail(n, fmt::format("host '{}' has ssh settings but does not say 'launch: ssh'", h.name));
+  }
+  return h;
+}
+
+void ParseHosts(const YAML::Node& n, Config& c, std::vector<HostOverrides>& over) {
+  if (!n.IsSequence()) Fail(n, "'hosts' must be a sequence");
+  std::set<std::string> names;
+  for (const auto& item : n) {
+    over.emplace_back();
+    c.hosts.push_back(ParseHost(item, over.back()));
+    if (!names.insert(c.hosts.back().name).second) {
+      Fail(item, fmt::format("host '{}' is listed twice", c.hosts.back().name));
+    }
+  }
+}
+
+bool IsLoopback(const std::string& host) {
+  static const std::regex kLoopback(R"((127\.\d{1,3}\.\d{1,3}\.\d{1,3})|localhost|\[::1\]|::1)");
+  return std::regex_match(host, kLoopback);
+}
+
+// With hosts, every node listens at its host's address, on port_base + its id.
+void CheckHostEndpoint(const YAML::Mark& at, const Config& c) {
+  const std::string& e = c.endpoint;
+  bool tls = e.rfind("tls+tcp://", 0) == 0;
+  if (!tls && e.rfind("tcp://", 0) != 0) {
+    Fail(at, fmt::format("with hosts, the endpoint must be tcp:// or tls+tcp:// (not '{}'), "
+                         "e.g. \"tls+tcp://{{address}}:{{port}}\"", e));
+  }
+  if (e.find("{address}") == std::string::npos || e.find("{port}") == std::string::npos) {
+    Fail(at, "with hosts, the endpoint must contain {address} and {port}, e.g. "
+             "\"tls+tcp://{address}:{port}\"");
+  }
+  for (const HostSpec& h : c.hosts) {
+    if (!tls && !c.insecure && !IsLoopback(h.address)) {
+      Fail(at, fmt::format("host '{}' ({}) would get plain tcp beyond loopback: use tls+tcp, or set "
+                           "'insecure: true' under transport", h.name, h.address));
+    }
+  }
+}
+
+void CheckTlsFile(const YAML::Mark& at, const std::string& what, const std::string& path) {
+  if (::access(path.c_str(), R_OK) != 0) {
+    Fail(at, fmt::format("tls {} '{}' cannot be read: {}", what, path, std::strerror(errno)));
+  }
+}
+
+// The controller's TLS files are on this machine, so they are checked now; those of other
+// hosts are checked there, when a node starts.
+void CheckTls(const YAML::Mark& at, const Config& c) {
+  if (c.endpoint.rfind("tls+tcp://", 0) != 0) return;
+  if (!c.tls.complete()) Fail(at, "a tls+tcp endpoint needs transport.tls with ca, cert and key");
+  for (const HostSpec& h : c.hosts) {
+    if (!h.tls.complete()) {
+      Fail(at, fmt::format("host '{}' has no complete tls (ca, cert, key)", h.name));
+    }
+  }
+  CheckTlsFile(at, "ca", c.tls.ca);
+  CheckTlsFile(at, "cert", c.tls.cert);
+  CheckTlsFile(at, "key", c.tls.key);
 }
 
 // Listening beyond loopback must be asked for: the nodes take commands from anyone who connects.
@@ -160,11 +291,38 @@ void CheckEndpoint(const YAML::Mark& at, const Config& c) {
   if (e.find("{id}") == std::string::npos && !kernel_port) {
     Fail(at, "endpoint must contain {id} (or be tcp with port 0) so that nodes do not collide");
   }
-  if (network && !c.allow_remote) {
-    static const std::regex kLoopback(R"((127\.\d{1,3}\.\d{1,3}\.\d{1,3})|localhost|\[::1\])");
-    if (!std::regex_match(host, kLoopback)) {
+  if (network && !IsLoopback(host)) {
+    if (!c.allow_remote) {
       Fail(at, fmt::format("endpoint '{}' listens beyond loopback; set 'allow_remote: true' in "
                            "transport if that is intended", e));
+    }
+    if (e.rfind("tls+tcp://", 0) != 0 && !c.insecure) {
+      Fail(at, fmt::format("endpoint '{}' is plain tcp beyond loopback: use tls+tcp, or set "
+                           "'insecure: true' in transport", e));
+    }
+  }
+}
+
+// Every host a node or the placement names exists, and nodes placed by `nodes:` get ports.
+void CheckHosts(const YAML::Node& root, const Config& c) {
+  if (c.placement == Config::Placement::kHost && !c.Host(c.placement_host)) {
+    Fail(root["placement"], fmt::format("placement must be 'parent', 'round-robin' or a host "
+                                        "name; there is no host '{}'", c.placement_host));
+  }
+  if (c.hosts.empty() && c.placement != Config::Placement::kParent) {
+    Fail(root["placement"], "placement needs a 'hosts' list");
+  }
+  YAML::Node nodes = root["nodes"];
+  std::size_t i = 0;
+  for (const NodeSpec& n : c.nodes) {
+    YAML::Node item = nodes && nodes.IsSequence() && i < nodes.size() ? nodes[i] : root;
+    ++i;
+    if (!n.host.empty() && !c.Host(n.host)) {
+      Fail(item, fmt::format("node {} names host '{}', which 'hosts' does not list", n.id, n.host));
+    }
+    if (!c.hosts.empty() && !c.PortFor(n.id)) {
+      Fail(item, fmt::format("node {} would listen on port {} + {}, outside 1-65535", n.id,
+                             c.port_base, n.id));
     }
   }
 }
@@ -172,17 +330,21 @@ void CheckEndpoint(const YAML::Mark& at, const Config& c) {
 Config Parse(const YAML::Node& root) {
   Config c;
   if (root.IsNull()) return c;
+  std::vector<HostOverrides> host_overrides;
   // A Mark, not a Node: assigning a YAML::Node writes through into the document.
   YAML::Mark endpoint_mark = root.Mark();
   ForEachKey(root, "the top level",
              {"transport", "timeouts", "plugins", "nodes", "data_dir", "log_level", "restart",
-              "restart_limit"},
+              "restart_limit", "hosts", "placement"},
              [&](auto& key, auto& v) {
     if (key == "transport") {
       ForEachKey(v, "transport",
                  {"endpoint", "allow_remote", "max_message_bytes", "reconnect_min_ms",
-                  "reconnect_max_ms"},
+                  "reconnect_max_ms", "port_base", "insecure", "tls"},
                  [&](auto& k, auto& x) {
+        if (k == "port_base") c.port_base = Integer(x, k, 1, 65535);
+        if (k == "insecure") c.insecure = Boolean(x, k);
+        if (k == "tls") c.tls = ParseTls(x, c.tls);
         if (k == "endpoint") c.endpoint = Scalar(x, k), endpoint_mark = x.Mark();
         if (k == "allow_remote") c.allow_remote = Boolean(x, k);
         if (k == "max_message_bytes") c.max_message_bytes = Integer(x, k, 1024, 256 << 20);
@@ -206,6 +368,13 @@ Config Parse(const YAML::Node& root) {
       });
     } else if (key == "nodes") {
       c.nodes = ParseNodes(v);
+    } else if (key == "hosts") {
+      ParseHosts(v, c, host_overrides);
+    } else if (key == "placement") {
+      std::string p = Scalar(v, key);
+      if (p == "parent") c.placement = Config::Placement::kParent;
+      else if (p == "round-robin") c.placement = Config::Placement::kRoundRobin;
+      else c.placement = Config::Placement::kHost, c.placement_host = p;
     } else if (key == "restart") {
       std::string r = Scalar(v, key);
       if (r != "never" && r != "on-failure") Fail(v, "restart must be 'never' or 'on-failure'");
@@ -228,9 +397,20 @@ Config Parse(const YAML::Node& root) {
   if (c.reconnect_max_ms < c.reconnect_min_ms) {
     Fail(root, "reconnect_max_ms must not be smaller than reconnect_min_ms");
   }
-  CheckEndpoint(endpoint_mark, c);
+  for (std::size_t i = 0; i < c.hosts.size(); ++i) {
+    if (host_overrides[i].tls) c.hosts[i].tls = ParseTls(host_overrides[i].tls, c.tls);
+    else c.hosts[i].tls = c.tls;
+  }
+  CheckHosts(root, c);
+  if (c.hosts.empty()) {
+    CheckEndpoint(endpoint_mark, c);
+  } else {
+    CheckHostEndpoint(endpoint_mark, c);
+  }
+  CheckTls(endpoint_mark, c);
   // A respawned node must come back where its parent and its children look for it.
-  if (c.restart == Config::Restart::kOnFailure && c.endpoint.find("{id}") == std::string::npos) {
+  if (c.restart == Config::Restart::kOnFailure && c.endpoint.find("{id}") == std::string::npos &&
+      c.endpoint.find("{port}") == std::string::npos) {
     Fail(endpoint_mark, "restart: on-failure needs an endpoint with {id} (a fixed address per "
                         "node), not a kernel-chosen tcp port");
   }

@@ -4,17 +4,19 @@
 // smaller goes to the left child, larger to the right, equal runs here. Forwarding passes the
 // message on as it is, with only the time budget rewritten, and never waits on a thread: the
 // reply comes back through an nng callback and goes straight up. Verbs that are cheap run inline
-// on the I/O thread; blocking verbs and the runtime's own control verbs ("arbor.*": spawn,
-// remove, shutdown, info) run on a worker thread, so a slow handler never stalls forwarding.
+// on the I/O thread; blocking verbs and the runtime's own control verbs (control.h) run on a
+// worker thread, so a slow handler never stalls forwarding.
 //
-// The node owns its children: it starts them (as its own child processes), stops them, and
-// answers "unavailable" at once for a child that has no connection.
+// The node owns its children (ChildTable): it starts them through its Launcher (as its own
+// child processes, or on another host), stops them, restarts them by the deployment's policy,
+// and answers "unavailable" at once for a child that has no connection.
+//
+// The code is split by concern: node.cc is the request path, node_control.cc the control verbs
+// and the children's lifecycle, node_sweep.cc the tree sweep.
 // Thread-safety: all entry points may run concurrently on nng and worker threads.
 #pragma once
 
-#include <array>
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +25,7 @@
 #include "arbor/child.h"
 #include "arbor/config.h"
 #include "arbor/plugin_loader.h"
+#include "child_table.h"
 #include "dispatcher.h"
 #include "routing.h"
 #include "server.h"
@@ -33,16 +36,19 @@ namespace arbor {
 struct NodeOptions {
   NodeId id = 0;
   std::string session;
+  std::string host;         // the host this node runs on; empty: no hosts in the deployment
   int config_fd = -1;       // the deployment's config (config_handoff.h); passed on to children
   int lifeline_fd = -1;     // passed on to children
   std::string binary;       // this executable, to start children with
   std::optional<NodeId> parent_id;  // none for the root
+  std::string parent_host;
   bool respawn = false;             // started again in place after dying: recover children
+  bool external = false;            // run by a supervisor: waits for a parent to attach it
 };
 
 class Node {
  public:
-  Node(NodeOptions options, Config config, Supervisor& supervisor, Spawner& spawner);
+  Node(NodeOptions options, Config config, Supervisor& supervisor, Launcher& launcher);
   ~Node();
 
   // Makes the plugin instances and starts listening. Plugin failures are recorded, not fatal;
@@ -61,59 +67,55 @@ class Node {
   void Close();
 
  private:
-  enum class ChildState { kUp, kDown, kRestarting };
-  struct ChildSlot {
-    std::optional<ChildHandle> child;
-    bool busy = false;  // a spawn, remove or adoption is in progress on this side
-    ChildState state = ChildState::kUp;
-    int restarts = 0;
-    std::deque<Clock::time_point> restart_times;  // within the restart window
-    bool adopted = false;          // not our process (its parent died): polled, not reaped
-    std::uint64_t generation = 0;  // bumped whenever the slot changes hands
-  };
-
+  // The request path (node.cc).
   void OnRequest(Server::Exchange* ex, nng_msg* msg);
   void Forward(Server::Exchange* ex, nng_msg* msg, std::uint64_t request_id, NodeId target,
                Deadline deadline);
   void Execute(Server::Exchange* ex, Request request);
   Reply RunOps(const Request& request, bool* exit_after);
   void SyncPlugins(const Request& request, Reply& reply);
+
+  // Control verbs and the children's lifecycle (node_control.cc).
   OpResult RunControl(const Op& op, bool* exit_after);
-  OpResult Spawn(NodeId child);
+  OpResult Spawn(const SpawnArgs& args);
   OpResult Remove(NodeId child);
   OpResult Info();
-  OpResult Adopt(const Op& op);
-  OpResult Children();
+  OpResult Adopt(const AdoptArgs& args);
+  OpResult Attach(const AttachArgs& args);
+  Identity Self() const;
   void Respawn(int side, std::uint64_t generation);
-  NodeLaunch LaunchFor(NodeId child) const;
+  NodeLaunch LaunchFor(NodeId child, const std::string& host) const;
   void AskForAdoption();
-  void Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadline);
-  // The child ids of this node, kept in its data directory when restarts are on, so that a
-  // respawned node finds the children it had even if they cannot ask for adoption.
-  std::string ChildrenFile() const;
-  void SaveChildren();  // children_mu_ held
   void RecoverChildren();
-  void RecoverChild(NodeId id);
+  void RecoverChild(NodeId id, const std::string& host);
+
+  // The sweep (node_sweep.cc).
+  void Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadline);
+
   // The child slot a target other than this node lives under: 0 left, 1 right.
   int SideOf(NodeId target) const { return RouteStep(options_.id, target) == Route::kLeft ? 0 : 1; }
-  std::shared_ptr<NodeLink> LinkTo(int side, NodeId* child_id);
+  std::string ChildrenFile() const;
+  // Whether a child on `host` is a process of this machine, which we can watch by pid.
+  bool SameMachine(const std::string& host) const;
+  std::pair<std::optional<NodeId>, std::string> Parent() const;
 
   NodeOptions options_;
   Config config_;
   LinkOptions link_options_;
   Supervisor& supervisor_;
-  Spawner& spawner_;
+  Launcher& launcher_;
   Dispatcher dispatcher_;
   std::vector<std::string> plugin_names_;
   std::vector<Status> plugin_errors_;
   std::unique_ptr<Server> server_;
+  std::string digest_;  // ConfigDigest(config_), checked when an external node is attached
 
   std::string data_dir_;  // this node's directory under the deployment's data_dir, or empty
+  mutable std::mutex parent_mu_;  // an external node learns its parent when attached
   std::atomic<bool> adopt_in_flight_{false};  // before adopt_link_: its callback writes this
   std::unique_ptr<NodeLink> adopt_link_;      // to the parent's endpoint, only while cut off
 
-  std::mutex children_mu_;
-  std::array<ChildSlot, 2> children_;  // [0] left (smaller ids), [1] right
+  std::unique_ptr<ChildTable> children_;
 
   // Last, so destroyed first: their tasks use everything above, so they are joined before any
   // of it goes away.

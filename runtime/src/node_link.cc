@@ -8,6 +8,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "nng_status.h"
+#include "tls.h"
 
 namespace arbor {
 
@@ -28,7 +29,8 @@ constexpr std::size_t kMaxSlots = 8192;
 nng_duration Ms(Deadline d) { return static_cast<nng_duration>(RemainingMs(d)); }
 }  // namespace
 
-Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const LinkOptions& o) {
+Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const LinkOptions& o,
+                                                 bool connect_now) {
   std::unique_ptr<NodeLink> link(new NodeLink());
   link->url_ = url;
   link->max_message_bytes_ = o.max_message_bytes;
@@ -45,9 +47,20 @@ Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const L
   if (int rv = nng_aio_alloc(&link->abort_aio_, &NodeLink::OnAbortAio, link.get()); rv != 0) {
     return FromNng(rv, what("allocate for"));
   }
-  if (int rv = nng_dial(link->socket_, url.c_str(), nullptr, NNG_FLAG_NONBLOCK); rv != 0) {
+  nng_dialer dialer;
+  if (int rv = nng_dialer_create(&dialer, link->socket_, url.c_str()); rv != 0) {
     return FromNng(rv, what("dial"));
   }
+  if (IsTlsUrl(url)) {
+    if (Status s = ConfigureTls(dialer, o.tls, UrlHost(url)); !s.ok()) {
+      return Status(s.code(), fmt::format("dial {}: {}", url, s.message()));
+    }
+  }
+  int rv = nng_dialer_start(dialer, connect_now ? 0 : NNG_FLAG_NONBLOCK);
+  if (rv != 0 && IsTlsUrl(url)) {
+    return Unavailable(fmt::format("dial {}: {}", url, TlsDialError(rv)));
+  }
+  if (rv != 0) return FromNng(rv, what("dial"));
   return link;
 }
 

@@ -1,9 +1,9 @@
 // arbor-node: one compute node. Started by its parent (a node, or the controller for the root)
-// through the Spawner; not meant to be run by hand, though it can be for debugging (with the
-// built-in default config):
+// through a Launcher, or by `arbor serve` under a supervisor (systemd, Kubernetes); not meant to
+// be run by hand, though it can be for debugging (with the built-in default config):
 //   arbor-node --id 5 --session dbg --ready-fd 1
 //
-// Its arguments come from the Spawner, not from people, so they are read with getopt_long
+// Its arguments come from a Launcher, not from people, so they are read with getopt_long
 // from libc: CLI11, which the controller uses, would add about 220 KB of code to every node
 // process of a tree.
 #include <getopt.h>
@@ -22,7 +22,8 @@
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
 #include "arbor/plugin_loader.h"
-#include "arbor/spawner.h"
+#include "arbor/launcher.h"
+#include "process_spawn.h"
 #include "arbor/supervisor.h"
 #include "node.h"
 
@@ -30,40 +31,56 @@ namespace {
 
 // Tells the parent how the start went, on the ready pipe; then closes it so the parent's read
 // ends. Newlines in `text` would split the protocol line, so they become spaces.
-void ReportReady(int fd, const std::string& word, std::string text) {
+void ReportReady(int fd, std::string line) {
   if (fd < 0) return;
-  for (char& c : text) c = (c == '\n') ? ' ' : c;
-  std::string line = word + " " + text + "\n";
+  for (char& c : line) c = (c == '\n') ? ' ' : c;
+  line += "\n";
   [[maybe_unused]] ssize_t n = write(fd, line.data(), line.size());
-  close(fd);
+  // On stdout (started over ssh), what follows must not reach the launcher's ready pipe:
+  // stdout becomes a copy of stderr, as for a local node.
+  if (fd == 1) {
+    dup2(2, 1);
+  } else {
+    close(fd);
+  }
 }
 
 int Fail(int ready_fd, const std::string& message) {
   spdlog::error("{}", message);
-  ReportReady(ready_fd, "error", message);
+  ReportReady(ready_fd, "error " + message);
   return 1;
 }
 
 constexpr const char* kUsage =
-    "usage: arbor-node --id N --session NAME [--config-fd FD] [--ready-fd FD]\n"
-    "                  [--lifeline-fd FD] [--parent-id N] [--respawn]\n"
-    "A compute node of an arbor tree, started by the arbor controller or by its parent node.\n"
-    "  --id N            this node's id\n"
-    "  --session NAME    the deployment session (fills {session} in the endpoint)\n"
-    "  --config-fd FD    the deployment's config, handed over by the parent (default: built in)\n"
-    "  --ready-fd FD     write 'ok <url>' or 'error <message>' here once started\n"
-    "  --lifeline-fd FD  exit when this pipe reports EOF (the controller is gone)\n"
-    "  --parent-id N     the parent node, to ask for re-adoption if cut off\n"
-    "  --respawn         started again after dying: take back the children\n";
+    "usage: arbor-node --id N --session NAME [--config-fd FD | --config-hex HEX] [--host NAME]\n"
+    "                  [--ready-fd FD] [--lifeline-fd FD] [--parent-id N] [--parent-host NAME]\n"
+    "                  [--respawn] [--external]\n"
+    "A compute node of an arbor tree, started by the arbor controller, by its parent node, or\n"
+    "by `arbor serve` under a supervisor.\n"
+    "  --id N             this node's id\n"
+    "  --session NAME     the deployment session (fills {session} in the endpoint)\n"
+    "  --config-fd FD     the deployment's config, handed over by the parent (default: built in)\n"
+    "  --config-hex HEX   the same, as text (a node started over ssh)\n"
+    "  --host NAME        the deployment host this node runs on\n"
+    "  --ready-fd FD      write 'ok <pid> <url>' or 'error <message>' here once started\n"
+    "  --lifeline-fd FD   exit when this descriptor reports EOF (the controller is gone)\n"
+    "  --parent-id N      the parent node, to ask for re-adoption if cut off\n"
+    "  --parent-host NAME the parent's host\n"
+    "  --respawn          started again after dying: take back the children\n"
+    "  --external         run by a supervisor: wait for a parent to attach this node\n";
 
 struct Args {
   arbor::NodeOptions options;
   int ready_fd = -1;
+  std::string config_hex;
 };
 
 // nullopt after printing why (or the usage, for --help); `status` is the exit status then.
 std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
-  enum { kId = 1, kSession, kConfigFd, kReadyFd, kLifelineFd, kParentId, kRespawn, kHelp };
+  enum {
+    kId = 1, kSession, kConfigFd, kReadyFd, kLifelineFd, kParentId, kRespawn, kHelp, kHost,
+    kParentHost, kConfigHex, kExternal
+  };
   static const option kLong[] = {
       {"id", required_argument, nullptr, kId},
       {"session", required_argument, nullptr, kSession},
@@ -72,6 +89,10 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
       {"lifeline-fd", required_argument, nullptr, kLifelineFd},
       {"parent-id", required_argument, nullptr, kParentId},
       {"respawn", no_argument, nullptr, kRespawn},
+      {"host", required_argument, nullptr, kHost},
+      {"parent-host", required_argument, nullptr, kParentHost},
+      {"config-hex", required_argument, nullptr, kConfigHex},
+      {"external", no_argument, nullptr, kExternal},
       {"help", no_argument, nullptr, kHelp},
       {nullptr, 0, nullptr, 0}};
   Args a;
@@ -114,6 +135,10 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
         break;
       }
       case kRespawn: a.options.respawn = true; break;
+      case kHost: a.options.host = optarg; break;
+      case kParentHost: a.options.parent_host = optarg; break;
+      case kConfigHex: a.config_hex = optarg; break;
+      case kExternal: a.options.external = true; break;
       case kHelp:
         fmt::print("{}", kUsage);
         status = 0;
@@ -140,6 +165,7 @@ int main(int argc, char** argv) {
   if (!args) return status;
   arbor::NodeOptions options = std::move(args->options);
   const int ready_fd = args->ready_fd;
+  const std::string config_hex = std::move(args->config_hex);
   auto logger = spdlog::stderr_color_mt("node");
   logger->set_pattern(fmt::format("[arbor-node {}] [%l] %v", options.id));
   spdlog::set_default_logger(logger);
@@ -148,7 +174,12 @@ int main(int argc, char** argv) {
   // those of configs/default.yaml.
   arbor::Result<arbor::Config> config = arbor::Config{};
   if (options.config_fd >= 0) config = arbor::ConfigFromFd(options.config_fd);
+  if (!config_hex.empty()) config = arbor::ConfigFromHex(config_hex);
   if (!config.ok()) return Fail(ready_fd, config.status().message());
+  if (!config->hosts.empty() && !config->Host(options.host)) {
+    return Fail(ready_fd, fmt::format("node {}: no host '{}' in the deployment", options.id,
+                                      options.host));
+  }
   spdlog::set_level(spdlog::level::from_str(config->log_level));
   options.binary = std::filesystem::read_symlink("/proc/self/exe").string();
 
@@ -156,18 +187,20 @@ int main(int argc, char** argv) {
   arbor::Supervisor::Options sup;
   sup.lifeline_fd = options.lifeline_fd;
   sup.orphan_grace = std::chrono::milliseconds(config->orphan_grace_ms);
+  sup.orphan_after_first_parent = options.external;
   arbor::Node* node_ptr = nullptr;
   sup.upstream_peers = [&node_ptr] { return node_ptr ? node_ptr->upstream_peers() : 0; };
   sup.on_tick = [&node_ptr](bool cut_off) {
     if (node_ptr) node_ptr->OnTick(cut_off);
   };
   arbor::Supervisor supervisor(sup);
-  arbor::Node node(options, *config, supervisor, arbor::DefaultSpawner());
+  std::unique_ptr<arbor::Launcher> launcher = arbor::MakeHostLauncher(*config, options.host);
+  arbor::Node node(options, *config, supervisor, *launcher);
   if (arbor::Status s = node.Start(std::move(plugins)); !s.ok()) return Fail(ready_fd, s.message());
   for (const arbor::Status& e : node.plugin_errors()) spdlog::error("{}", e.message());
   node_ptr = &node;
   supervisor.OnChildExit([&node](pid_t pid, int status) { node.OnChildExit(pid, status); });
-  ReportReady(ready_fd, "ok", node.url());
+  ReportReady(ready_fd, arbor::ReadyLine(getpid(), node.url()));
 
   switch (supervisor.Run()) {
     case arbor::Supervisor::Exit::kStopped:

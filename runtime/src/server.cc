@@ -9,6 +9,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "nng_status.h"
+#include "tls.h"
 
 namespace arbor {
 
@@ -29,6 +30,7 @@ constexpr int kInitialContexts = 4;
 
 // "tcp://127.0.0.1:0" is resolved to the port the kernel chose, so the parent can dial it.
 std::string BoundUrl(nng_listener listener, const std::string& url) {
+  if (IsTlsUrl(url)) return url;  // the name in it is what the certificate is checked against
   nng_sockaddr sa;
   if (nng_listener_get_addr(listener, NNG_OPT_LOCADDR, &sa) != 0) return url;
   if (sa.s_family == NNG_AF_INET) {
@@ -57,7 +59,15 @@ Result<std::unique_ptr<Server>> Server::Listen(const std::string& url, const Lin
   nng_pipe_notify(s->socket_, NNG_PIPE_EV_ADD_POST, &Server::OnPipeEvent, s.get());
   nng_pipe_notify(s->socket_, NNG_PIPE_EV_REM_POST, &Server::OnPipeEvent, s.get());
   nng_listener listener;
-  if (int rv = nng_listen(s->socket_, url.c_str(), &listener, 0); rv != 0) {
+  int rv = nng_listener_create(&listener, s->socket_, url.c_str());
+  if (rv == 0 && IsTlsUrl(url)) {
+    if (Status st = ConfigureTls(listener, o.tls); !st.ok()) {
+      nng_close(s->socket_);
+      return Status(st.code(), fmt::format("{}: {}", what, st.message()));
+    }
+  }
+  if (rv == 0) rv = nng_listener_start(listener, 0);
+  if (rv != 0) {
     nng_close(s->socket_);
     return FromNng(rv, what);
   }

@@ -259,9 +259,13 @@ TEST_CASE("config: endpoints beyond loopback need allow_remote") {
   CHECK_THAT(m, Catch::Contains("allow_remote"));
   CHECK_THAT(m, Catch::Contains("tcp://0.0.0.0:0"));
 
+  // Plain tcp beyond loopback also needs insecure: true; tls+tcp does not.
+  std::string plain = Error("transport:\n  endpoint: \"tcp://0.0.0.0:0\"\n  allow_remote: true\n");
+  CHECK_THAT(plain, Catch::Contains("insecure: true"));
+
   // allow_remote may come before or after the endpoint.
-  for (const char* yaml : {"transport:\n  endpoint: \"tcp://0.0.0.0:0\"\n  allow_remote: true\n",
-                           "transport:\n  allow_remote: true\n  endpoint: \"tcp://0.0.0.0:0\"\n"}) {
+  for (const char* yaml : {"transport:\n  endpoint: \"tcp://0.0.0.0:0\"\n  allow_remote: true\n  insecure: true\n",
+                           "transport:\n  insecure: true\n  allow_remote: true\n  endpoint: \"tcp://0.0.0.0:0\"\n"}) {
     Result<Config> ok = Load(yaml);
     INFO(yaml);
     REQUIRE(ok.ok());

@@ -39,7 +39,11 @@ Deployment::Deployment(Config config, std::string node_binary)
     : config_(std::move(config)),
       node_binary_(std::move(node_binary)),
       session_(NewSession()),
-      supervisor_(Supervisor::Options{}) {
+      link_options_{config_.max_message_bytes, config_.reconnect_min_ms, config_.reconnect_max_ms,
+                    config_.tls},
+      launcher_(MakeHostLauncher(config_, /*self_host=*/"")),
+      supervisor_(Supervisor::Options{}),
+      root_budget_(config_) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) == 0) {
     lifeline_read_ = fds[0];
@@ -110,18 +114,18 @@ std::shared_ptr<NodeLink> Deployment::root_link() const {
 
 Result<pid_t> Deployment::Create(NodeId id) {
   std::optional<NodeId> parent;
+  std::string host;
   {
     std::lock_guard lock(mu_);
     if (shut_down_) return FailedPrecondition("the deployment is shutting down");
     if (config_fd_ < 0) return FailedPrecondition("the config could not be handed to nodes");
     if (model_.Contains(id)) return AlreadyExists("Already exists");
     parent = model_.InsertionParent(id);
+    host = PlaceNode(id, parent);
   }
   pid_t pid = -1;
   if (!parent) {
-    NodeLaunch launch = RootLaunch(id);
-    LinkOptions lo{config_.max_message_bytes, config_.reconnect_min_ms, config_.reconnect_max_ms};
-    Result<ChildHandle> root = StartChild(DefaultSpawner(), launch, lo);
+    Result<ChildHandle> root = StartChild(*launcher_, RootLaunch(id, host), link_options_);
     // A failed start is the node's fault, not an unreachable parent's.
     if (!root.ok()) return FailedPrecondition(root.status().message());
     pid = root->pid;
@@ -129,20 +133,40 @@ Result<pid_t> Deployment::Create(NodeId id) {
     root_ = std::move(root).value();
     root_state_ = "up";
     root_restarts_ = 0;
-    root_restart_times_.clear();
+    root_budget_.Reset();
   } else {
-    Result<Reply> r = SendAndWait(*parent, {{"arbor.spawn", {std::to_string(id)}}},
+    Result<Reply> r = SendAndWait(*parent, {{std::string(kSpawnVerb), {Encode(SpawnArgs{id, host})}}},
                                   DeadlineIn(CreateBudget(config_)));
     if (!r.ok()) return r.status();
     if (!r->route.ok()) return r->route;
     const OpResult& op = r->results.at(0);
     if (op.status.code() == Code::kAlreadyExists) return op.status;
     if (!op.status.ok()) return FailedPrecondition(op.status.message());
-    pid = static_cast<pid_t>(std::stol(op.text));
+    Result<SpawnedReply> spawned = DecodeSpawnedReply(op.text);
+    if (!spawned.ok()) return spawned.status();
+    pid = static_cast<pid_t>(spawned->pid);
+    host = spawned->host;
   }
   std::lock_guard lock(mu_);
-  model_.Insert(id, pid);
+  model_.Insert(id, pid, host);
   return pid;
+}
+
+// mu_ held. A node listed under `nodes:` with a host goes there; otherwise the placement rule
+// decides: the parent's host (the root: the first host), the next host in turn, or one host.
+std::string Deployment::PlaceNode(NodeId id, std::optional<NodeId> parent) {
+  if (config_.hosts.empty()) return "";
+  if (std::string named = config_.HostOf(id); !named.empty()) return named;
+  switch (config_.placement) {
+    case Config::Placement::kHost:
+      return config_.placement_host;
+    case Config::Placement::kRoundRobin:
+      return config_.hosts[next_host_++ % config_.hosts.size()].name;
+    case Config::Placement::kParent:
+      break;
+  }
+  const TreeModel::Entry* p = parent ? model_.Find(*parent) : nullptr;
+  return p && !p->host.empty() ? p->host : config_.hosts.front().name;
 }
 
 Status Deployment::Remove(NodeId id) {
@@ -162,7 +186,7 @@ Status Deployment::Remove(NodeId id) {
     }
     if (root) StopChild(*root, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
   } else {
-    Result<Reply> r = SendAndWait(*parent, {{"arbor.remove", {std::to_string(id)}}},
+    Result<Reply> r = SendAndWait(*parent, {{std::string(kRemoveVerb), {EncodeNodeId(id)}}},
                                   DeadlineIn(ControlBudget(config_)));
     if (!r.ok()) return r.status();
     if (!r->route.ok()) return r->route;
@@ -176,10 +200,11 @@ Status Deployment::Remove(NodeId id) {
   return Status::Ok();
 }
 
-NodeLaunch Deployment::RootLaunch(NodeId id) const {
+NodeLaunch Deployment::RootLaunch(NodeId id, const std::string& host) const {
   NodeLaunch launch;
   launch.binary = node_binary_;
   launch.id = id;
+  launch.host = host;
   launch.session = session_;
   launch.config_fd = config_fd_;
   launch.lifeline_fd = lifeline_read_;
@@ -192,29 +217,19 @@ NodeLaunch Deployment::RootLaunch(NodeId id) const {
 // to its children. The root's children ask to be adopted by the new root by themselves.
 void Deployment::OnRootExit(pid_t pid) {
   std::lock_guard lock(mu_);
-  if (!root_ || root_->pid != pid || shut_down_) return;
-  if (config_.restart == Config::Restart::kNever) {
+  if (!root_ || root_->local_pid != pid || shut_down_) return;
+  if (!RestartBudget::Enabled(config_) || !root_budget_.Take()) {
     root_state_ = "down";
     return;
   }
-  auto now = Clock::now();
-  while (!root_restart_times_.empty() &&
-         now - root_restart_times_.front() > std::chrono::milliseconds(config_.restart_window_ms)) {
-    root_restart_times_.pop_front();
-  }
-  if (static_cast<int>(root_restart_times_.size()) >= config_.max_restarts) {
-    root_state_ = "down";
-    return;
-  }
-  root_restart_times_.push_back(now);
   root_state_ = "restarting";
-  NodeLaunch launch = RootLaunch(root_->id);
+  NodeLaunch launch = RootLaunch(root_->id, root_->host);
   launch.respawn = true;
   respawner_.Post([this, launch, pid] {
-    Result<LaunchedNode> started = DefaultSpawner().Launch(launch);
+    Result<LaunchedNode> started = launcher_->Launch(launch);
     std::lock_guard lock(mu_);
-    if (!root_ || root_->pid != pid || shut_down_) {
-      if (started.ok()) ::kill(started->pid, SIGKILL);
+    if (!root_ || root_->local_pid != pid || shut_down_) {
+      if (started.ok() && started->local_pid > 0) ::kill(started->local_pid, SIGKILL);
       return;
     }
     if (!started.ok()) {
@@ -222,6 +237,7 @@ void Deployment::OnRootExit(pid_t pid) {
       return;
     }
     root_->pid = started->pid;  // the link keeps its address and reconnects by itself
+    root_->local_pid = started->local_pid;
     root_state_ = "up";
     ++root_restarts_;
   });
@@ -241,32 +257,20 @@ Deployment::Swept Deployment::Sweep() {
   q.id = next_request_id_++;
   q.target = *root;
   q.budget_ms = static_cast<std::uint32_t>(config_.request_ms);
-  q.ops.push_back({"arbor.sweep", {}});
+  q.ops.push_back({std::string(kSweepVerb), {}});
   std::shared_ptr<NodeLink> link = root_link();
   if (!link) return out;
   Result<Reply> r = link->Call(q, DeadlineIn(std::chrono::milliseconds(config_.request_ms + 250)));
   if (!r.ok() || !r->route.ok() || r->results.size() != 1 || !r->results[0].status.ok()) return out;
-  std::istringstream lines(r->results[0].text);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    NodeId id;
-    pid_t pid;
-    std::string children;  // the rest of the line: it contains spaces
-    if (!(words >> id >> pid) || !std::getline(words >> std::ws, children)) continue;
-    out.reached[id] = pid;
-    out.order.push_back(id);
-    if (children == "-") continue;
-    // Children come as "L <id> <state> <restarts> <pid>;R ...": re-read with ';' as a space.
-    std::string flat = children;
-    std::replace(flat.begin(), flat.end(), ';', ' ');
-    std::istringstream kids(flat);
-    std::string side, state;
-    NodeId kid;
-    int restarts;
-    pid_t kid_pid;
-    while (kids >> side >> kid >> state >> restarts >> kid_pid) {
-      out.child_report[kid] = {state, restarts, kid_pid};
-    }
+  Result<std::vector<SweepEntry>> entries = DecodeSweep(r->results[0].text);
+  if (!entries.ok()) {
+    spdlog::error("sweep: {}", entries.status().message());
+    return out;
+  }
+  for (SweepEntry& e : *entries) {
+    for (const ChildReport& c : e.children) out.child_report[c.id] = c;
+    out.order.push_back(e.id);
+    out.reached[e.id] = std::move(e);
   }
   Reconcile(out);
   return out;
@@ -280,7 +284,8 @@ void Deployment::Reconcile(const Swept& swept) {
   for (NodeId id : swept.order) {
     if (model_.Contains(id) || model_.empty()) continue;
     spdlog::warn("node {} runs in the tree but its create was reported failed; it is kept", id);
-    model_.Insert(id, swept.reached.at(id));
+    const SweepEntry& e = swept.reached.at(id);
+    model_.Insert(id, static_cast<pid_t>(e.pid), e.host);
   }
 }
 
@@ -301,10 +306,13 @@ std::vector<std::string> Deployment::Tree() {
   std::function<void(NodeId, int)> walk = [&](NodeId id, int depth) {
     const TreeModel::Entry* e = model_.Find(id);
     std::string state = "unreachable";
-    int restarts = 0;
-    pid_t pid = e ? e->pid : -1;
+    std::int64_t restarts = 0;
+    std::int64_t pid = e->pid;
+    std::string host = e->host;
     if (auto it = swept.child_report.find(id); it != swept.child_report.end()) {
-      std::tie(state, restarts, pid) = it->second;
+      state = it->second.state;
+      restarts = it->second.restarts;
+      pid = it->second.pid;
     } else if (!e->parent) {
       state = root_state_;
       restarts = root_restarts_;
@@ -312,10 +320,13 @@ std::vector<std::string> Deployment::Tree() {
     }
     if (auto it = swept.reached.find(id); it != swept.reached.end()) {
       state = "up";
-      pid = it->second;
+      pid = it->second.pid;
+      host = it->second.host;
     }
-    lines.push_back(fmt::format("{:{}}{} {} pid={} restarts={}", "", 2 * depth, id, state, pid,
-                                restarts));
+    std::string line = fmt::format("{:{}}{} {} pid={} restarts={}", "", 2 * depth, id, state,
+                                   pid, restarts);
+    if (!config_.hosts.empty()) line += " host=" + host;
+    lines.push_back(std::move(line));
     if (e->left) walk(*e->left, depth + 1);
     if (e->right) walk(*e->right, depth + 1);
   };

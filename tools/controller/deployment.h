@@ -22,6 +22,9 @@
 
 #include "arbor/child.h"
 #include "arbor/config.h"
+#include "arbor/launcher.h"
+#include "arbor/restart_policy.h"
+#include "control.h"
 #include "tree_model.h"
 #include "worker_pool.h"
 
@@ -43,7 +46,8 @@ class Deployment {
   // The ids of nodes that do not answer, ascending. One sweep of the tree (arbor.sweep).
   std::vector<NodeId> Unreachable();
   // One line per node, depth first with indentation: id, state (up / down / restarting /
-  // unreachable), pid and restart count, as the node and its parent report them.
+  // unreachable), pid and restart count, as the node and its parent report them, and its
+  // host when the deployment has hosts.
   std::vector<std::string> Tree();
 
   // SlotFor() of each id, under one lock.
@@ -62,17 +66,19 @@ class Deployment {
 
  private:
   struct Swept {
-    std::map<NodeId, pid_t> reached;  // nodes that answered, with their pid
-    std::vector<NodeId> order;        // the same ids, each after its parent
-    // What each answering node says of its children: state, restarts, pid.
-    std::map<NodeId, std::tuple<std::string, int, pid_t>> child_report;
+    std::map<NodeId, SweepEntry> reached;  // nodes that answered, with what they said
+    std::vector<NodeId> order;             // the same ids, each after its parent
+    // What each answering node says of its children.
+    std::map<NodeId, ChildReport> child_report;
   };
+  // The host a new node goes on (Config::placement); empty without hosts.
+  std::string PlaceNode(NodeId id, std::optional<NodeId> parent);
   // One arbor.sweep of the tree; reconciles the model with what it finds.
   Swept Sweep();
   // Adds nodes the sweep reached but the model lacks (see deployment.cc).
   void Reconcile(const Swept& swept);
   void OnRootExit(pid_t pid);
-  NodeLaunch RootLaunch(NodeId id) const;
+  NodeLaunch RootLaunch(NodeId id, const std::string& host) const;
   Result<Reply> SendAndWait(NodeId target, std::vector<Op> ops, Deadline deadline);
   std::shared_ptr<NodeLink> root_link() const;
 
@@ -82,6 +88,8 @@ class Deployment {
   int config_fd_ = -1;  // the encoded config, inherited by the root and on down the tree
   int lifeline_read_ = -1;
   int lifeline_write_ = -1;
+  LinkOptions link_options_;  // the controller's own: its TLS files
+  std::unique_ptr<Launcher> launcher_;
   Supervisor supervisor_;
   std::thread supervisor_thread_;
   std::atomic<std::uint64_t> next_request_id_{1};
@@ -91,7 +99,8 @@ class Deployment {
   std::optional<ChildHandle> root_;
   std::string root_state_ = "up";
   int root_restarts_ = 0;
-  std::deque<Clock::time_point> root_restart_times_;
+  RestartBudget root_budget_;
+  std::size_t next_host_ = 0;  // round-robin placement
   bool shut_down_ = false;
   WorkerPool respawner_{1};  // the controller is the root's parent: it restarts the root
 };

@@ -1,6 +1,10 @@
 // arbor: the controller. Starts a deployment (the embedded default, or --config FILE), then
 // reads commands: a REPL when stdin is a terminal, batch mode otherwise.
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "arbor/config.h"
+#include "arbor/config_handoff.h"
 #include "arbor/plugin_loader.h"
 #include "arbor/supervisor.h"
 #include "deployment.h"
@@ -50,6 +55,54 @@ VerbCatalog LoadCatalog(const Config& config) {
   return verbs;
 }
 
+// `arbor serve`: one node of a deployment, run by a supervisor (systemd, a Kubernetes pod)
+// rather than by its parent. The file is validated here, as the controller validates it, and
+// handed to arbor-node exactly as a parent hands it over (config_handoff.h); arbor-node then
+// replaces this process, so the supervisor watches the node itself. The node listens at its
+// host's address and waits for its parent to attach it.
+int Serve(const std::string& config_path, NodeId id, std::string host, const fs::path& node) {
+  Result<Config> config = LoadConfigFile(config_path);
+  if (!config.ok()) {
+    fmt::print(stderr, "arbor serve: {}\n", config.status().message());
+    return 2;
+  }
+  if (config->hosts.empty()) {
+    fmt::print(stderr, "arbor serve: {} lists no hosts; serve runs a node of a multi-host "
+                       "deployment\n", config_path);
+    return 2;
+  }
+  if (host.empty()) host = config->HostOf(id);
+  if (char name[256] = {}; host.empty() && gethostname(name, sizeof name - 1) == 0) {
+    if (config->Host(name)) host = name;
+  }
+  if (!config->Host(host)) {
+    fmt::print(stderr, "arbor serve: node {} has no host: name it under nodes: in {}, pass "
+                       "--host, or run on a machine whose hostname is a host's name\n", id,
+               config_path);
+    return 2;
+  }
+  if (!config->PortFor(id)) {
+    fmt::print(stderr, "arbor serve: node {} would listen on port {} + {}, outside 1-65535\n",
+               id, config->port_base, id);
+    return 2;
+  }
+  Result<int> fd = ConfigToFd(*config);
+  if (!fd.ok()) {
+    fmt::print(stderr, "arbor serve: {}\n", fd.status().message());
+    return 1;
+  }
+  fcntl(*fd, F_SETFD, 0);  // the one descriptor exec hands over
+  std::vector<std::string> args = {node.string(), "--id", std::to_string(id), "--session",
+                                   "serve", "--host", host, "--config-fd", std::to_string(*fd),
+                                   "--external"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execv(argv[0], argv.data());
+  fmt::print(stderr, "arbor serve: cannot run {}: {}\n", node.string(), std::strerror(errno));
+  return 1;
+}
+
 std::string DefaultHistoryFile() {
   const char* home = std::getenv("HOME");
   return home ? fmt::format("{}/.arbor_history", home) : "";
@@ -73,6 +126,15 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "repl", "batch"}));
   app.add_option("--history", history, "REPL history file ('' disables it)");
   app.set_version_flag("--version", "arbor 0.1.0");
+  std::string serve_config, serve_host;
+  NodeId serve_id = 0;
+  CLI::App* serve = app.add_subcommand(
+      "serve", "run one node of a multi-host deployment under a supervisor (systemd, Kubernetes)");
+  serve->add_option("-c,--config", serve_config, "the deployment YAML")->required()
+      ->check(CLI::ExistingFile);
+  serve->add_option("--id", serve_id, "the node id")->required();
+  serve->add_option("--host", serve_host,
+                    "the host it runs on (default: its nodes: entry, else this hostname)");
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("arbor");
@@ -92,6 +154,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "arbor: {} not found; it must sit beside arbor\n", node_binary.string());
     return 2;
   }
+  if (*serve) return Serve(serve_config, serve_id, serve_host, node_binary);
   VerbCatalog verbs = LoadCatalog(*config);
   Deployment deployment(*config, node_binary.string());
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));

@@ -26,9 +26,9 @@ std::optional<TreeModel::Slot> TreeModel::SlotFor(NodeId id) const {
   return Slot{parent, parent && id < *parent};
 }
 
-void TreeModel::Insert(NodeId id, pid_t pid) {
+void TreeModel::Insert(NodeId id, pid_t pid, std::string host) {
   std::optional<NodeId> parent = InsertionParent(id);
-  nodes_[id] = Entry{parent, std::nullopt, std::nullopt, pid};
+  nodes_[id] = Entry{parent, std::nullopt, std::nullopt, pid, std::move(host)};
   if (!parent) {
     root_ = id;
     return;

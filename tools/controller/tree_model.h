@@ -9,6 +9,7 @@
 
 #include <map>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -22,6 +23,7 @@ class TreeModel {
     std::optional<NodeId> parent;
     std::optional<NodeId> left, right;
     pid_t pid = -1;
+    std::string host;  // empty when the deployment has no hosts
   };
 
   bool empty() const { return nodes_.empty(); }
@@ -46,7 +48,7 @@ class TreeModel {
   // Where `id` would be inserted; nullopt when it is already in the tree.
   std::optional<Slot> SlotFor(NodeId id) const;
   // Inserts `id` where InsertionParent() says.
-  void Insert(NodeId id, pid_t pid);
+  void Insert(NodeId id, pid_t pid, std::string host = {});
   // Removes `id` and every node below it; returns the removed ids.
   std::vector<NodeId> RemoveSubtree(NodeId id);
   // Every id, ascending.

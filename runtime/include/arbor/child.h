@@ -11,22 +11,25 @@
 #include <memory>
 
 #include "arbor/deadline.h"
+#include "arbor/launcher.h"
 #include "arbor/node_link.h"
-#include "arbor/spawner.h"
 #include "arbor/supervisor.h"
 
 namespace arbor {
 
 struct ChildHandle {
   NodeId id = 0;
-  pid_t pid = -1;
+  pid_t pid = -1;        // on the child's host
+  pid_t local_pid = -1;  // our process for it (the node, or its ssh client); -1: none
   std::string url;
   std::shared_ptr<NodeLink> link;
-  bool ours = true;  // our child process (reapable); false for an adopted node
+  std::string host;   // empty: no hosts in the deployment
+  bool ours = true;   // local_pid is our child process (reapable); false once adopted
 };
 
-// Launches the node, dials it and waits until the connection is up.
-Result<ChildHandle> StartChild(Spawner& spawner, const NodeLaunch& launch,
+// Launches the node, dials it and waits until the connection is up. A refused connection (a
+// bad certificate, say) is an error that says so, and the started process is killed.
+Result<ChildHandle> StartChild(Launcher& launcher, const NodeLaunch& launch,
                                const LinkOptions& link_options);
 
 // Asks the child to shut down (it shuts down its own subtree first), waits for the process to

@@ -33,6 +33,35 @@ struct PluginSpec {
 struct NodeSpec {
   NodeId id = 0;
   std::optional<std::vector<PluginSpec>> plugins;  // unset: the deployment's plugin list
+  std::string host;                                // empty: placed by `placement`
+};
+
+// TLS material, as file paths. The key file is read only by the process that uses it, on its
+// own host: it is never part of the config handoff, an ssh command line or a log line.
+struct TlsFiles {
+  std::string ca;    // the deployment's CA: peers must present a certificate it signed
+  std::string cert;  // this process's certificate (PEM)
+  std::string key;   // its private key (PEM)
+  bool complete() const { return !ca.empty() && !cert.empty() && !key.empty(); }
+};
+
+// One machine of a deployment, and how nodes are started there.
+struct HostSpec {
+  enum class Launch {
+    kLocal,     // posix_spawn on the machine of the process that starts the node
+    kSsh,       // the OpenSSH client runs arbor-node there; the node dies with the session
+    kExternal,  // a supervisor there (systemd, Kubernetes) runs `arbor serve`; the parent dials
+  };
+  std::string name;
+  std::string address;  // IP or DNS name; fills {address} in the endpoint
+  Launch launch = Launch::kLocal;
+  std::string ssh_user;  // empty: ssh's default
+  int ssh_port = 22;
+  std::string ssh_identity;     // -i; empty: ssh's default
+  std::string ssh_known_hosts;  // UserKnownHostsFile; empty: ssh's default
+  std::vector<std::string> ssh_options;  // extra -o options, e.g. "ConnectTimeout=5"
+  std::string arbor_node = "arbor-node";  // ssh: arbor-node's path on that host
+  TlsFiles tls;  // the deployment's transport.tls with this host's overrides applied
 };
 
 struct Config {
@@ -42,6 +71,11 @@ struct Config {
   // Where a node listens. {session} is unique per controller run; {id} is the node id.
   std::string endpoint = "abstract://arbor/{session}/{id}";
   bool allow_remote = false;                // listening beyond loopback needs this set
+  // With hosts: node N listens on its host's address at port_base + N ({port}), so it comes
+  // back at the same address when it is restarted.
+  int port_base = 7000;
+  bool insecure = false;  // plain tcp beyond loopback needs this set; tls+tcp does not
+  TlsFiles tls;           // the controller's, and every host's default
   std::size_t max_message_bytes = 1 << 20;  // larger messages are dropped by nng
   int reconnect_min_ms = 10;
   int reconnect_max_ms = 200;
@@ -64,13 +98,29 @@ struct Config {
   int max_restarts = 3;
   int restart_window_ms = 10000;
 
+  // hosts: empty means one machine, as before. Otherwise every node runs on one of them.
+  std::vector<HostSpec> hosts;
+  // Where `create` puts a node that `nodes:` does not place: kParent (its BST parent's host;
+  // the root goes on the first host), kRoundRobin over `hosts`, or kHost (placement_host).
+  enum class Placement { kParent, kRoundRobin, kHost };
+  Placement placement = Placement::kParent;
+  std::string placement_host;
+
   std::vector<NodeSpec> nodes;  // created at start-up, in this order (the order shapes the BST)
   std::string data_dir;         // empty: none; "$ORIGIN" and "{session}" are expanded
   std::string log_level = "warn";
 
   const std::vector<PluginSpec>& PluginsFor(NodeId id) const;
-  // The endpoint template with {session} and {id} filled in.
-  std::string EndpointFor(std::string_view session, NodeId id) const;
+  // The endpoint template with {session}, {id} and, for a node on `host`, {address} and
+  // {port} filled in. Check PortFor() first where the id comes from a user.
+  std::string EndpointFor(std::string_view session, NodeId id, std::string_view host = {}) const;
+  // port_base + id, or nullopt when that is not a port (1-65535).
+  std::optional<int> PortFor(NodeId id) const;
+  const HostSpec* Host(std::string_view name) const;  // nullptr: no such host
+  // The host `nodes:` names for `id`, or empty.
+  std::string HostOf(NodeId id) const;
+  // The TLS files a process on `host` uses (empty host: the controller's).
+  const TlsFiles& TlsFor(std::string_view host) const;
 };
 
 Result<Config> LoadConfigFile(const std::string& path);

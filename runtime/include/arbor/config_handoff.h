@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "arbor/config.h"
 #include "arbor/result.h"
@@ -24,6 +25,15 @@ namespace arbor {
 std::string EncodeConfig(const Config& config);
 // InvalidArgument for anything that is not a whole encoding of this build's Config.
 Result<Config> DecodeConfig(std::span<const std::uint8_t> bytes);
+
+// The same bytes as text ([0-9a-f]), for an ssh command line: a node on another host cannot
+// inherit a descriptor. Holds paths, never key material (see TlsFiles).
+std::string ConfigToHex(const Config& config);
+Result<Config> ConfigFromHex(std::string_view hex);
+
+// A digest of what the config says, whatever file it was read from: an `external` node, which
+// reads the deployment file on its own host, must run the config its parent runs.
+std::string ConfigDigest(const Config& config);
 
 // A new close-on-exec, sealed (read-only) memfd holding EncodeConfig(config).
 Result<int> ConfigToFd(const Config& config);

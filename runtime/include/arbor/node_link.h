@@ -24,6 +24,7 @@
 
 #include <nng/nng.h>
 
+#include "arbor/config.h"
 #include "arbor/deadline.h"
 #include "arbor/message.h"
 #include "arbor/result.h"
@@ -34,6 +35,7 @@ struct LinkOptions {
   std::size_t max_message_bytes = 1 << 20;
   int reconnect_min_ms = 10;
   int reconnect_max_ms = 200;
+  TlsFiles tls;  // used for tls+tcp:// urls: ours, and the CA the peer must be signed by
 };
 
 class NodeLink {
@@ -42,8 +44,11 @@ class NodeLink {
   // and the Status that says why there is none.
   using Callback = std::function<void(nng_msg* reply, Status status)>;
 
-  // Dials `url` without blocking; the connection comes up in the background.
-  static Result<std::unique_ptr<NodeLink>> Dial(const std::string& url, const LinkOptions& options);
+  // Dials `url` without blocking; the connection comes up in the background. With
+  // `connect_now`, the first connection is made before Dial returns, so that a refused one
+  // (no listener, a bad certificate) is an error naming the reason instead of a silent retry.
+  static Result<std::unique_ptr<NodeLink>> Dial(const std::string& url, const LinkOptions& options,
+                                                bool connect_now = false);
   ~NodeLink();
   NodeLink(const NodeLink&) = delete;
   NodeLink& operator=(const NodeLink&) = delete;

@@ -31,6 +31,9 @@ class Supervisor {
     int lifeline_fd = -1;                        // -1: no lifeline to watch
     std::chrono::milliseconds orphan_grace{0};   // used only when upstream_peers is set
     std::function<int()> upstream_peers;         // connections from the parent right now
+    // The grace starts only once a parent has connected: a node run by a supervisor (systemd)
+    // waits for its first parent as long as it takes.
+    bool orphan_after_first_parent = false;
     // Called on each tick (about every 50 ms) with whether upstream_peers() has been 0 for a
     // while: a cut-off node asks its parent's endpoint to adopt it back (Node::OnTick).
     std::function<void(bool cut_off)> on_tick;

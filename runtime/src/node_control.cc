@@ -1,0 +1,377 @@
+// Node: the control verbs (control.h) and the lifecycle of the node's children: start, stop,
+// restart in place by the deployment's policy, adoption and recovery after the node itself was
+// restarted. Everything here runs on the control worker or the supervisor thread.
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "node.h"
+
+namespace arbor {
+
+OpResult Node::RunControl(const Op& op, bool* exit_after) {
+  auto arg = [&]() { return op.args.size() == 1 ? std::string_view(op.args[0]) : std::string_view(); };
+  auto run = [&](auto decoded, auto&& fn) -> OpResult {
+    if (!decoded.ok()) return {decoded.status(), {}};
+    return fn(*decoded);
+  };
+  if (op.verb == kSpawnVerb) return run(DecodeSpawnArgs(arg()), [&](auto& a) { return Spawn(a); });
+  if (op.verb == kRemoveVerb) return run(DecodeNodeId(arg()), [&](auto& id) { return Remove(id); });
+  if (op.verb == kAdoptVerb) return run(DecodeAdoptArgs(arg()), [&](auto& a) { return Adopt(a); });
+  if (op.verb == kAttachVerb) return run(DecodeAttachArgs(arg()), [&](auto& a) { return Attach(a); });
+  if (op.verb == kIdentifyVerb) return {Status::Ok(), Encode(Self())};
+  if (op.verb == kInfoVerb) return Info();
+  if (op.verb == kShutdownVerb) {
+    StopChildren();
+    *exit_after = true;
+    return {};
+  }
+  return {UnknownVerb(fmt::format("node {} serves no verb '{}'", options_.id, op.verb)), {}};
+}
+
+OpResult Node::Spawn(const SpawnArgs& args) {
+  NodeId child = args.id;
+  if (child == options_.id) return {AlreadyExists("Already exists"), {}};
+  std::string host = config_.hosts.empty() ? "" : args.host.empty() ? options_.host : args.host;
+  int side = SideOf(child);
+  std::optional<OpResult> early = children_->With([&](ChildTable::Slots& slots) -> std::optional<OpResult> {
+    ChildTable::Slot& slot = slots[side];
+    // The same id again, and up: an earlier spawn whose answer was lost (the request timed
+    // out on the way back while this node was hung). Saying where it is lets the caller
+    // finish that create instead of leaving a node nobody knows about.
+    if (slot.child && !slot.busy && slot.child->id == child && slot.state == ChildTable::State::kUp) {
+      return OpResult{Status::Ok(), Encode(SpawnedReply{slot.child->pid, slot.child->host})};
+    }
+    if (slot.child || slot.busy) {
+      return OpResult{AlreadyExists(fmt::format("node {} already has a child on the side of {}",
+                                                options_.id, child)), {}};
+    }
+    slot.busy = true;
+    return std::nullopt;
+  });
+  if (early) return *early;
+  Result<ChildHandle> started = StartChild(launcher_, LaunchFor(child, host), link_options_);
+  return children_->WithSaved([&](ChildTable::Slots& slots) -> OpResult {
+    ChildTable::Slot& slot = slots[side];
+    slot.busy = false;
+    if (!started.ok()) return {started.status(), {}};
+    SpawnedReply reply{started->pid, started->host};
+    slot.child = std::move(started).value();
+    slot.state = ChildTable::State::kUp;
+    slot.restarts = 0;
+    slot.budget.Reset();
+    slot.adopted = false;
+    ++slot.generation;
+    return {Status::Ok(), Encode(reply)};
+  });
+}
+
+NodeLaunch Node::LaunchFor(NodeId child, const std::string& host) const {
+  NodeLaunch launch;
+  launch.binary = options_.binary;
+  launch.id = child;
+  launch.session = options_.session;
+  launch.host = host;
+  launch.config_fd = options_.config_fd;
+  launch.parent_id = options_.id;
+  launch.parent_host = options_.host;
+  launch.lifeline_fd = options_.lifeline_fd;
+  launch.respawn = false;
+  launch.start_timeout = std::chrono::milliseconds(config_.start_ms);
+  return launch;
+}
+
+OpResult Node::Remove(NodeId child) {
+  int side = SideOf(child);
+  std::optional<ChildHandle> handle = children_->With([&](ChildTable::Slots& slots) {
+    ChildTable::Slot& slot = slots[side];
+    std::optional<ChildHandle> h;
+    if (!slot.child || slot.child->id != child || slot.busy) return h;
+    h = std::move(*slot.child);
+    h->ours = !slot.adopted;
+    slot.child.reset();
+    slot.busy = true;
+    ++slot.generation;
+    return h;
+  });
+  if (!handle) return {NotFound(fmt::format("node {} has no child {}", options_.id, child)), {}};
+  StopChild(*handle, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
+  children_->WithSaved([&](ChildTable::Slots& slots) { slots[side].busy = false; });
+  return {};
+}
+
+void Node::StopChildren() {
+  auto taken = children_->WithSaved([](ChildTable::Slots& slots) {
+    std::array<std::optional<ChildHandle>, 2> out;
+    for (int side = 0; side < 2; ++side) {
+      ChildTable::Slot& slot = slots[side];
+      out[side] = std::move(slot.child);
+      if (out[side]) out[side]->ours = !slot.adopted;
+      slot.child.reset();
+      ++slot.generation;
+    }
+    return out;
+  });
+  // Both subtrees stop at once, so a whole tree stops in time proportional to its depth, not
+  // its size, and a hung child on one side does not delay the other.
+  Deadline deadline = DeadlineIn(std::chrono::milliseconds(config_.request_ms));
+  std::thread left;
+  if (taken[0]) left = std::thread([&] { StopChild(*taken[0], supervisor_, deadline); });
+  if (taken[1]) StopChild(*taken[1], supervisor_, deadline);
+  if (left.joinable()) left.join();
+}
+
+OpResult Node::Info() {
+  std::string side[2] = {"-", "-"};
+  for (const ChildReport& c : children_->Report()) {
+    side[SideOf(c.id)] = std::to_string(c.id);
+  }
+  std::string plugins;
+  for (const auto& p : plugin_names_) plugins += (plugins.empty() ? "" : ",") + p;
+  std::string text = fmt::format("pid={} left={} right={} plugins={}", getpid(), side[0], side[1],
+                                 plugins.empty() ? "-" : plugins);
+  if (!config_.hosts.empty()) text += " host=" + options_.host;
+  return {Status::Ok(), std::move(text)};
+}
+
+Identity Node::Self() const { return Identity{options_.id, getpid(), options_.host, digest_}; }
+
+// An external node's parent attaches it: the node learns its parent, and the parent learns
+// that the node runs the same deployment, which it could not hand over itself.
+OpResult Node::Attach(const AttachArgs& args) {
+  if (args.digest != digest_) {
+    return {FailedPrecondition(fmt::format(
+                "node {} runs a different deployment (config digest {}, its parent's {}): "
+                "give both the same file", options_.id, digest_, args.digest)), {}};
+  }
+  {
+    std::lock_guard lock(parent_mu_);
+    options_.parent_id = args.parent_id;
+    options_.parent_host = args.parent_host;
+  }
+  return {Status::Ok(), Encode(Self())};
+}
+
+std::pair<std::optional<NodeId>, std::string> Node::Parent() const {
+  std::lock_guard lock(parent_mu_);
+  return {options_.parent_id, options_.parent_host};
+}
+
+bool Node::SameMachine(const std::string& host) const {
+  if (host == options_.host) return true;
+  const HostSpec* a = config_.Host(host);
+  const HostSpec* b = config_.Host(options_.host);
+  return a && b && a->launch == HostSpec::Launch::kLocal && b->launch == HostSpec::Launch::kLocal;
+}
+
+// Runs on the supervisor thread for every child process that exited: a local node, or the ssh
+// client of a remote one. An exit we caused (remove, shutdown) finds no slot: those children
+// left their slots before being stopped.
+void Node::OnChildExit(pid_t pid, int status) {
+  children_->With([&](ChildTable::Slots& slots) {
+    for (int side = 0; side < 2; ++side) {
+      ChildTable::Slot& slot = slots[side];
+      if (!slot.child || slot.child->local_pid != pid || slot.state != ChildTable::State::kUp) {
+        continue;
+      }
+      NodeId id = slot.child->id;
+      spdlog::warn("child {} (pid {}) died (wait status {})", id, slot.child->pid, status);
+      slot.adopted = false;
+      if (!RestartBudget::Enabled(config_)) {
+        slot.state = ChildTable::State::kDown;
+        return;
+      }
+      if (!slot.budget.Take()) {
+        spdlog::error("child {} restarted {} times within {} ms; leaving it down", id,
+                      slot.budget.used(), config_.restart_window_ms);
+        slot.state = ChildTable::State::kDown;
+        return;
+      }
+      slot.state = ChildTable::State::kRestarting;
+      control_worker_.Post([this, side, gen = slot.generation] { Respawn(side, gen); });
+      return;
+    }
+  });
+}
+
+// Starts the dead child again in place: same id, same host, same endpoint. The link to it is
+// kept, so it reconnects by itself; the respawned node's own children come back by asking to
+// be adopted.
+void Node::Respawn(int side, std::uint64_t generation) {
+  std::optional<std::pair<NodeId, std::string>> who = children_->With([&](ChildTable::Slots& slots) {
+    std::optional<std::pair<NodeId, std::string>> w;
+    const ChildTable::Slot& slot = slots[side];
+    if (slot.child && slot.generation == generation) w.emplace(slot.child->id, slot.child->host);
+    return w;  // nothing: removed meanwhile
+  });
+  if (!who) return;
+  NodeLaunch launch = LaunchFor(who->first, who->second);
+  launch.respawn = true;
+  Result<LaunchedNode> started = launcher_.Launch(launch);
+  children_->With([&](ChildTable::Slots& slots) {
+    ChildTable::Slot& slot = slots[side];
+    if (!slot.child || slot.generation != generation) {
+      if (started.ok() && started->local_pid > 0) ::kill(started->local_pid, SIGKILL);
+      return;
+    }
+    if (!started.ok()) {
+      // Killed while starting, say: that counts as another restart, within the same limit.
+      spdlog::error("respawn of child {} failed: {}", who->first, started.status().ToString());
+      if (!slot.budget.Take()) {
+        slot.state = ChildTable::State::kDown;
+        return;
+      }
+      control_worker_.Post([this, side, generation] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        Respawn(side, generation);
+      });
+      return;
+    }
+    slot.child->pid = started->pid;
+    slot.child->local_pid = started->local_pid;
+    slot.state = ChildTable::State::kUp;
+    ++slot.restarts;
+    spdlog::warn("child {} respawned as pid {} (restart {})", who->first, started->pid,
+                 slot.restarts);
+  });
+}
+
+// A node whose parent died asks its respawned parent (this node) to take it back. It is not
+// our process: one on this machine is watched by polling its pid, one on another host only
+// through its connection.
+OpResult Node::Adopt(const AdoptArgs& a) {
+  if (a.id == options_.id || a.pid <= 0) return {InvalidArgument("bad adoption request"), {}};
+  int side = SideOf(a.id);
+  std::optional<OpResult> early = children_->With([&](ChildTable::Slots& slots) -> std::optional<OpResult> {
+    ChildTable::Slot& slot = slots[side];
+    if (slot.busy) return OpResult{FailedPrecondition("busy"), {}};
+    if (slot.child && slot.child->id == a.id && slot.child->link->connected()) return OpResult{};
+    if (slot.child && slot.state == ChildTable::State::kUp && slot.child->link->connected()) {
+      return OpResult{AlreadyExists(fmt::format("node {} already has a child on that side",
+                                                options_.id)), {}};
+    }
+    slot.busy = true;
+    return std::nullopt;
+  });
+  if (early) return *early;
+  pid_t local = SameMachine(a.host) ? static_cast<pid_t>(a.pid) : -1;
+  ChildHandle handle{a.id, static_cast<pid_t>(a.pid), local, a.url, nullptr, a.host, false};
+  Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(handle.url, link_options_);
+  bool up = link.ok() && (*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(1000)));
+  return children_->WithSaved([&](ChildTable::Slots& slots) -> OpResult {
+    ChildTable::Slot& slot = slots[side];
+    slot.busy = false;
+    if (!up) return {Unavailable(fmt::format("cannot reach node {} to adopt it", a.id)), {}};
+    if (slot.child && slot.child->link) slot.child->link->Close();
+    handle.link = std::move(link).value();
+    slot.child = std::move(handle);
+    slot.state = ChildTable::State::kUp;
+    slot.adopted = true;
+    ++slot.generation;
+    if (local > 0) supervisor_.WatchForeign(local);
+    spdlog::info("adopted child {} (pid {})", a.id, a.pid);
+    return {};
+  });
+}
+
+void Node::OnTick(bool cut_off) {
+  if (cut_off) return AskForAdoption();
+  // Back in the tree: drop the link to the parent's endpoint, which would otherwise count as
+  // an upstream connection and hide a later cut-off.
+  if (adopt_link_ && !adopt_in_flight_) adopt_link_.reset();
+}
+
+// Cut off from the parent (it died): ask its endpoint, where a respawned parent will listen,
+// to adopt this node. Harmless while nobody listens there; stops when the parent dials back.
+// An external node does not ask: its supervisor restarts it, and it waits to be attached.
+void Node::AskForAdoption() {
+  auto [parent_id, parent_host] = Parent();
+  if (!parent_id || adopt_in_flight_ || options_.external || !RestartBudget::Enabled(config_)) {
+    return;
+  }
+  if (!adopt_link_) {
+    auto link = NodeLink::Dial(config_.EndpointFor(options_.session, *parent_id, parent_host),
+                               link_options_);
+    if (!link.ok()) return;
+    adopt_link_ = std::move(link).value();
+  }
+  if (!adopt_link_->connected()) return;
+  Request q;
+  q.target = *parent_id;
+  q.budget_ms = 500;
+  q.ops.push_back({std::string(kAdoptVerb),
+                   {Encode(AdoptArgs{options_.id, url(), getpid(), options_.host})}});
+  adopt_in_flight_ = true;
+  adopt_link_->CallAsync(q, DeadlineIn(std::chrono::milliseconds(500)),
+                         [this](nng_msg* reply, Status) {
+    if (reply != nullptr) nng_msg_free(reply);
+    adopt_in_flight_ = false;
+  });
+}
+
+std::string Node::ChildrenFile() const {
+  if (!RestartBudget::Enabled(config_) || data_dir_.empty()) return "";
+  return data_dir_ + "/children";
+}
+
+// A respawned node takes back the children its previous process had: each one that still runs
+// is dialled at its endpoint (and watched, since it is no longer our process); one that died
+// meanwhile, with nobody left to notice, is started again and loads its own data.
+void Node::RecoverChildren() {
+  for (const auto& [id, host] : children_->Saved()) RecoverChild(id, host);
+}
+
+void Node::RecoverChild(NodeId id, const std::string& host) {
+  int side = SideOf(id);
+  bool free = children_->With([&](ChildTable::Slots& slots) {
+    if (slots[side].child || slots[side].busy) return false;  // adopted already
+    slots[side].busy = true;
+    return true;
+  });
+  if (!free) return;
+  auto link = NodeLink::Dial(config_.EndpointFor(options_.session, id, host), link_options_);
+  std::optional<ChildHandle> handle;
+  bool ours = false;
+  if (link.ok() && (*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(300)))) {
+    Request q;
+    q.target = id;
+    q.budget_ms = 1000;
+    q.ops.push_back({std::string(kIdentifyVerb), {}});
+    Result<Reply> r = (*link)->Call(q, DeadlineIn(std::chrono::milliseconds(1000)));
+    Result<Identity> who = r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok()
+                               ? DecodeIdentity(r->results[0].text)
+                               : Result<Identity>(Unavailable("no answer"));
+    if (who.ok() && who->id == id) {
+      pid_t local = SameMachine(host) ? static_cast<pid_t>(who->pid) : -1;
+      handle = ChildHandle{id, static_cast<pid_t>(who->pid), local, (*link)->url(),
+                           std::move(link).value(), host, false};
+    }
+  }
+  if (!handle) {
+    NodeLaunch launch = LaunchFor(id, host);
+    launch.respawn = true;
+    Result<ChildHandle> started = StartChild(launcher_, launch, link_options_);
+    if (started.ok()) handle = std::move(started).value(), ours = true;
+  }
+  children_->WithSaved([&](ChildTable::Slots& slots) {
+    ChildTable::Slot& slot = slots[side];
+    slot.busy = false;
+    if (!handle) return spdlog::error("could not recover child {}", id);
+    if (slot.child) {  // adopted while we worked: keep that one
+      if (ours && handle->local_pid > 0) ::kill(handle->local_pid, SIGKILL);
+      return;
+    }
+    if (!ours && handle->local_pid > 0) supervisor_.WatchForeign(handle->local_pid);
+    slot.child = std::move(handle);
+    slot.state = ChildTable::State::kUp;
+    slot.adopted = !ours;
+    ++slot.generation;
+    spdlog::warn("recovered child {} ({})", id, ours ? "restarted" : "still running");
+  });
+}
+
+}  // namespace arbor

@@ -1,0 +1,73 @@
+// Node: the tree sweep behind `pingall` and `tree`.
+#include <unistd.h>
+
+#include <mutex>
+
+#include "node.h"
+
+namespace arbor {
+namespace {
+
+// A sweep waits for whole subtrees, so each level must answer its parent well before the
+// parent gives up: each gives its children this much less time than it has.
+constexpr std::uint32_t kSweepHopMarginMs = 10;
+
+}  // namespace
+
+// arbor.sweep: this node's entry followed by the entries of every node below it that answers
+// (control.h). Children are asked in parallel and without blocking a thread, so a sweep of the
+// whole tree costs about one round trip per level, and a dead or hung subtree costs at most the
+// deadline, in parallel with the rest.
+void Node::Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadline) {
+  struct State {
+    std::mutex mu;
+    int pending = 1;  // one for this node, released after the children are asked
+    std::string entries;
+  };
+  auto state = std::make_shared<State>();
+  state->entries = Encode(SweepEntry{options_.id, getpid(), options_.host, children_->Report()});
+  Server* server = server_.get();
+  auto release = [server, ex, request_id, state] {
+    std::string entries;
+    {
+      std::lock_guard lock(state->mu);
+      if (--state->pending > 0) return;
+      entries = std::move(state->entries);
+    }
+    Reply reply;
+    reply.id = request_id;
+    reply.results.push_back({Status::Ok(), std::move(entries)});
+    server->Reply(ex, EncodeReply(reply));
+  };
+  std::uint32_t left = RemainingMs(deadline);
+  for (auto& [id, link] : children_->Connected()) {
+    if (left <= kSweepHopMarginMs) break;
+    Request q;
+    q.id = request_id;
+    q.target = id;
+    q.budget_ms = left - kSweepHopMarginMs;
+    q.ops.push_back({std::string(kSweepVerb), {}});
+    {
+      std::lock_guard lock(state->mu);
+      ++state->pending;
+    }
+    link->CallAsync(q, DeadlineIn(std::chrono::milliseconds(q.budget_ms)),
+                    [state, release](nng_msg* reply, Status) {
+      if (reply != nullptr) {
+        auto r = DecodeReply({static_cast<const std::uint8_t*>(nng_msg_body(reply)), nng_msg_len(reply)});
+        nng_msg_free(reply);
+        // Entries are self-delimiting: a child's reply is appended whole, once it is known to
+        // be a well-formed list of them.
+        if (r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok() &&
+            DecodeSweep(r->results[0].text).ok()) {
+          std::lock_guard lock(state->mu);
+          state->entries += r->results[0].text;
+        }
+      }
+      release();
+    });
+  }
+  release();
+}
+
+}  // namespace arbor
