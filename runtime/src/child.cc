@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "control.h"
@@ -16,7 +17,9 @@ Result<ChildHandle> StartChild(Launcher& launcher, const NodeLaunch& launch,
   if (!started.ok()) return started.status();
   auto fail = [&](Status why) {
     if (started->local_pid > 0) ::kill(started->local_pid, SIGKILL);
-    return why;
+    if (launch.host.empty()) return why;
+    return Status(why.code(), fmt::format("node {} on host {}: {}", launch.id, launch.host,
+                                          why.message()));
   };
   // The node already listens (it said so), so the first connection is made now: a refused one
   // is reported with its reason instead of being retried in silence.

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
+#include <utility>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -183,7 +185,7 @@ void ParseSsh(const YAML::Node& n, HostSpec& h) {
 // tls overrides apply on top of the deployment's transport.tls, which is complete only after
 // the whole file is read: hosts keep their overrides here and are merged in MergeHostTls().
 struct HostOverrides {
-  YAML::Node tls;
+  std::optional<YAML::Node> tls;  // a default YAML::Node is a defined null, hence optional
 };
 
 HostSpec ParseHost(const YAML::Node& n, HostOverrides& over) {
@@ -248,14 +250,8 @@ void CheckHostEndpoint(const YAML::Mark& at, const Config& c) {
   }
 }
 
-void CheckTlsFile(const YAML::Mark& at, const std::string& what, const std::string& path) {
-  if (::access(path.c_str(), R_OK) != 0) {
-    Fail(at, fmt::format("tls {} '{}' cannot be read: {}", what, path, std::strerror(errno)));
-  }
-}
-
-// The controller's TLS files are on this machine, so they are checked now; those of other
-// hosts are checked there, when a node starts.
+// Whether the files can be read is checked by the process that uses them, on its own host
+// (CheckTlsReadable), not here: the controller and an external node load the same file.
 void CheckTls(const YAML::Mark& at, const Config& c) {
   if (c.endpoint.rfind("tls+tcp://", 0) != 0) return;
   if (!c.tls.complete()) Fail(at, "a tls+tcp endpoint needs transport.tls with ca, cert and key");
@@ -264,9 +260,6 @@ void CheckTls(const YAML::Mark& at, const Config& c) {
       Fail(at, fmt::format("host '{}' has no complete tls (ca, cert, key)", h.name));
     }
   }
-  CheckTlsFile(at, "ca", c.tls.ca);
-  CheckTlsFile(at, "cert", c.tls.cert);
-  CheckTlsFile(at, "key", c.tls.key);
 }
 
 // Listening beyond loopback must be asked for: the nodes take commands from anyone who connects.
@@ -398,8 +391,8 @@ Config Parse(const YAML::Node& root) {
     Fail(root, "reconnect_max_ms must not be smaller than reconnect_min_ms");
   }
   for (std::size_t i = 0; i < c.hosts.size(); ++i) {
-    if (host_overrides[i].tls) c.hosts[i].tls = ParseTls(host_overrides[i].tls, c.tls);
-    else c.hosts[i].tls = c.tls;
+    const std::optional<YAML::Node>& over = host_overrides[i].tls;
+    c.hosts[i].tls = over ? ParseTls(*over, c.tls) : c.tls;
   }
   CheckHosts(root, c);
   if (c.hosts.empty()) {
@@ -441,6 +434,15 @@ Result<Config> LoadConfigFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return LoadConfigString(text.str(), path);
+}
+
+Status CheckTlsReadable(const TlsFiles& tls) {
+  for (auto [what, path] : {std::pair{"ca", &tls.ca}, {"cert", &tls.cert}, {"key", &tls.key}}) {
+    if (path->empty() || ::access(path->c_str(), R_OK) == 0) continue;
+    return FailedPrecondition(fmt::format("tls {} '{}' cannot be read: {}", what, *path,
+                                          std::strerror(errno)));
+  }
+  return Status::Ok();
 }
 
 Result<Config> LoadDefaultConfig() {

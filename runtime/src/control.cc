@@ -44,6 +44,8 @@ std::string Encode(const SpawnArgs& m) {
   Writer w;
   w.U64(static_cast<std::uint64_t>(m.id));
   w.Str(m.host);
+  w.Str(m.url);
+  w.U64(static_cast<std::uint64_t>(m.pid));
   return w.Take();
 }
 
@@ -103,6 +105,8 @@ Result<SpawnArgs> DecodeSpawnArgs(std::string_view bytes) {
   SpawnArgs m;
   m.id = static_cast<NodeId>(r.U64());
   m.host = r.Str();
+  m.url = r.Str();
+  m.pid = static_cast<std::int64_t>(r.U64());
   return Finish(r, m, "spawn arguments");
 }
 

@@ -37,24 +37,21 @@ class HostLauncher final : public Launcher {
   }
 
   Launcher& Pick(const HostSpec& h) {
-    if (h.name == self_host_) return local_;
-    switch (h.launch) {
-      case HostSpec::Launch::kSsh: return *ssh_;
-      case HostSpec::Launch::kExternal: return *external_;
-      case HostSpec::Launch::kLocal: break;
-    }
+    if (h.launch == HostSpec::Launch::kExternal) return *external_;
+    bool controller = self_host_.empty();
+    if (h.launch == HostSpec::Launch::kSsh) return controller ? *ssh_ : refuse_;
     const HostSpec* self = config_.Host(self_host_);
-    if (self_host_.empty() || (self && self->launch == HostSpec::Launch::kLocal)) return local_;
+    if (controller || (self && self->launch == HostSpec::Launch::kLocal)) return local_;
     return refuse_;
   }
 
-  // A `local` host is the controller's machine: a node on another machine cannot start a
-  // process there.
+  // Only the controller starts nodes on ssh hosts (ControllerStarts()), and nodes on the
+  // controller's machine are started there: a node elsewhere has no way to do either.
   struct Refuse final : Launcher {
     Result<LaunchedNode> Launch(const NodeLaunch& l) override {
       return FailedPrecondition(fmt::format(
-          "launch: local starts nodes on the controller's machine only; node {} would be "
-          "started there from another host (give the host 'launch: ssh')", l.id));
+          "node {} can only be started by the controller (its host is the controller's "
+          "machine or an ssh host)", l.id));
     }
   } refuse_;
 
@@ -66,6 +63,15 @@ class HostLauncher final : public Launcher {
 };
 
 }  // namespace
+
+bool ControllerStarts(const Config& c, const std::string& parent_host,
+                      const std::string& child_host) {
+  const HostSpec* child = c.Host(child_host);
+  const HostSpec* parent = c.Host(parent_host);
+  if (child == nullptr || child->launch == HostSpec::Launch::kExternal) return false;
+  if (child->launch == HostSpec::Launch::kSsh) return true;
+  return parent == nullptr || parent->launch != HostSpec::Launch::kLocal;
+}
 
 std::unique_ptr<Launcher> MakeHostLauncher(const Config& config, std::string self_host,
                                            Launcher& local) {

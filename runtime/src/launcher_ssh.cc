@@ -1,4 +1,5 @@
-// The ssh launcher: the OpenSSH client runs arbor-node on another host.
+// The ssh launcher: the OpenSSH client runs arbor-node on another host. Only the controller
+// uses it (ControllerStarts() in launcher.h says why).
 //
 // ssh's stdin is the controller lifeline: the remote node reads its stdin as its own lifeline
 // (--lifeline-fd 0), so when the controller dies, the lifeline's EOF travels down the session
@@ -14,7 +15,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -80,11 +80,13 @@ class SshLauncher final : public Launcher {
     if (h == nullptr) return NotFound(fmt::format("no host '{}'", l.host));
     Result<std::pair<Fd, Fd>> out = MakePipe(), err = MakePipe();
     if (!out.ok() || !err.ok()) return Internal("cannot make pipes for ssh");
-    int lifeline = l.lifeline_fd >= 0 ? l.lifeline_fd : OwnLifeline();
+    // Without a lifeline the node would see EOF on its stdin, and exit, at once.
+    if (l.lifeline_fd < 0) return FailedPrecondition("an ssh launch needs the controller lifeline");
     SpawnSpec spec;
     spec.argv = SshArgs(*h, l);
     spec.search_path = true;
-    spec.fds = {{lifeline, 0}, {out->second.get(), 1}, {err->second.get(), 2}};
+    spec.new_process_group = l.new_process_group;  // a Ctrl-C at the terminal must not end it
+    spec.fds = {{l.lifeline_fd, 0}, {out->second.get(), 1}, {err->second.get(), 2}};
     Result<pid_t> ssh = SpawnProcess(spec);
     out->second.Reset();
     err->second.Reset();
@@ -105,10 +107,14 @@ class SshLauncher final : public Launcher {
  private:
   std::vector<std::string> SshArgs(const HostSpec& h, const NodeLaunch& l) const {
     auto timeout = std::clamp<long long>(l.start_timeout.count() / 1000, 1, 30);
-    std::vector<std::string> a = {"ssh", "-T", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+    // ssh takes the first value it sees for an option: the deployment's come first, so they
+    // can override the defaults below.
+    std::vector<std::string> a = {"ssh"};
+    for (const std::string& o : h.ssh_options) a.insert(a.end(), {"-o", o});
+    a.insert(a.end(), {"-T", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
                                   "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
                                   "-o", fmt::format("ConnectTimeout={}", timeout),
-                                  "-p", std::to_string(h.ssh_port)};
+                                  "-p", std::to_string(h.ssh_port)});
     if (!h.ssh_identity.empty()) {
       a.insert(a.end(), {"-i", h.ssh_identity, "-o", "IdentitiesOnly=yes"});
     }
@@ -116,7 +122,6 @@ class SshLauncher final : public Launcher {
       a.insert(a.end(), {"-o", "UserKnownHostsFile=" + h.ssh_known_hosts, "-o",
                          "StrictHostKeyChecking=yes"});
     }
-    for (const std::string& o : h.ssh_options) a.insert(a.end(), {"-o", o});
     if (!h.ssh_user.empty()) a.insert(a.end(), {"-l", h.ssh_user});
     a.insert(a.end(), {h.address, "--", RemoteCommand(h, l)});
     return a;
@@ -135,21 +140,8 @@ class SshLauncher final : public Launcher {
     return cmd;
   }
 
-  // Without a controller lifeline (a parent started by a supervisor), the remote child lives
-  // as long as this process: the write end of a pipe kept open here, closed by our exit.
-  int OwnLifeline() {
-    std::lock_guard lock(mu_);
-    if (own_lifeline_.first.get() < 0) {
-      Result<std::pair<Fd, Fd>> p = MakePipe();
-      if (p.ok()) own_lifeline_ = std::move(p).value();
-    }
-    return own_lifeline_.first.get();
-  }
-
   const Config& config_;
   const std::string hex_;
-  std::mutex mu_;
-  std::pair<Fd, Fd> own_lifeline_;
 };
 
 }  // namespace

@@ -54,7 +54,9 @@ OpResult Node::Spawn(const SpawnArgs& args) {
     return std::nullopt;
   });
   if (early) return *early;
-  Result<ChildHandle> started = StartChild(launcher_, LaunchFor(child, host), link_options_);
+  bool started_elsewhere = !args.url.empty();
+  Result<ChildHandle> started = started_elsewhere ? AttachStarted(args, host)
+                                                  : StartChild(launcher_, LaunchFor(child, host), link_options_);
   return children_->WithSaved([&](ChildTable::Slots& slots) -> OpResult {
     ChildTable::Slot& slot = slots[side];
     slot.busy = false;
@@ -64,10 +66,25 @@ OpResult Node::Spawn(const SpawnArgs& args) {
     slot.state = ChildTable::State::kUp;
     slot.restarts = 0;
     slot.budget.Reset();
-    slot.adopted = false;
+    // A child the controller started is the controller's to watch and restart; this node
+    // only routes to it, as to an adopted child.
+    slot.adopted = started_elsewhere;
     ++slot.generation;
     return {Status::Ok(), Encode(reply)};
   });
+}
+
+Result<ChildHandle> Node::AttachStarted(const SpawnArgs& args, const std::string& host) {
+  Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(args.url, link_options_, true);
+  if (!link.ok()) {
+    return Status(link.status().code(), fmt::format("node {} on host {}: {}", args.id, host,
+                                                    link.status().message()));
+  }
+  if (!(*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(config_.start_ms)))) {
+    return Unavailable(fmt::format("node {} on host {} accepted no connection", args.id, host));
+  }
+  return ChildHandle{args.id, static_cast<pid_t>(args.pid), -1, args.url,
+                     std::move(link).value(), host, false};
 }
 
 NodeLaunch Node::LaunchFor(NodeId child, const std::string& host) const {

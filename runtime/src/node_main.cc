@@ -159,7 +159,7 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  arbor::Supervisor::BlockChildSignal();  // before any thread exists
+  arbor::Supervisor::BlockChildSignal(/*and_term=*/true);  // before any thread exists
   int status = 0;
   std::optional<Args> args = ParseArgs(argc, argv, status);
   if (!args) return status;
@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
   sup.lifeline_fd = options.lifeline_fd;
   sup.orphan_grace = std::chrono::milliseconds(config->orphan_grace_ms);
   sup.orphan_after_first_parent = options.external;
+  sup.stop_on_term = true;
   arbor::Node* node_ptr = nullptr;
   sup.upstream_peers = [&node_ptr] { return node_ptr ? node_ptr->upstream_peers() : 0; };
   sup.on_tick = [&node_ptr](bool cut_off) {
@@ -208,6 +209,10 @@ int main(int argc, char** argv) {
     case arbor::Supervisor::Exit::kLifelineLost:
       // The controller is gone. Every node sees the same EOF, so nobody waits for anybody.
       std::_Exit(0);
+    case arbor::Supervisor::Exit::kTerminated:
+      spdlog::info("SIGTERM: stopping the subtree");
+      node.StopChildren();
+      break;
     case arbor::Supervisor::Exit::kOrphaned:
       spdlog::warn("no parent for {} ms; shutting down subtree", config->orphan_grace_ms);
       node.StopChildren();

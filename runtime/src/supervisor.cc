@@ -20,10 +20,11 @@ constexpr int kTickMs = 50;
 constexpr int kIdleTickMs = 500;
 }  // namespace
 
-void Supervisor::BlockChildSignal() {
+void Supervisor::BlockChildSignal(bool and_term) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
+  if (and_term) sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
@@ -32,6 +33,7 @@ Supervisor::Supervisor(Options options) : options_(std::move(options)) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
+  if (options_.stop_on_term) sigaddset(&set, SIGTERM);
   signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
@@ -100,6 +102,7 @@ bool ForeignGone(pid_t pid) {
 void Supervisor::Reap() {
   signalfd_siginfo info;
   while (read(signal_fd_, &info, sizeof info) == sizeof info) {
+    if (info.ssi_signo == SIGTERM) term_ = true;
   }
   for (;;) {
     int status = 0;
@@ -142,6 +145,7 @@ Supervisor::Exit Supervisor::Run() {
       std::lock_guard lock(mu_);
       if (stop_) return Exit::kStopped;
     }
+    if (term_) return Exit::kTerminated;
     if (options_.lifeline_fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
       return Exit::kLifelineLost;  // nobody ever writes to it: any event means EOF
     }

@@ -42,8 +42,7 @@ Deployment::Deployment(Config config, std::string node_binary)
       link_options_{config_.max_message_bytes, config_.reconnect_min_ms, config_.reconnect_max_ms,
                     config_.tls},
       launcher_(MakeHostLauncher(config_, /*self_host=*/"")),
-      supervisor_(Supervisor::Options{}),
-      root_budget_(config_) {
+      supervisor_(Supervisor::Options{}) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) == 0) {
     lifeline_read_ = fds[0];
@@ -55,7 +54,7 @@ Deployment::Deployment(Config config, std::string node_binary)
   } else {
     spdlog::error("{}", fd.status().message());
   }
-  supervisor_.OnChildExit([this](pid_t pid, int) { OnRootExit(pid); });
+  supervisor_.OnChildExit([this](pid_t pid, int) { OnStartedExit(pid); });
   supervisor_thread_ = std::thread([this] { supervisor_.Run(); });
 }
 
@@ -74,6 +73,7 @@ void Deployment::Shutdown() {
     shut_down_ = true;
     root = std::move(root_);
     root_.reset();
+    for (auto& [id, s] : started_) s.stopping = true;
   }
   if (root) StopChild(*root, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
   // Anything still alive (a subtree cut off under a dead node) sees EOF now and exits.
@@ -114,7 +114,7 @@ std::shared_ptr<NodeLink> Deployment::root_link() const {
 
 Result<pid_t> Deployment::Create(NodeId id) {
   std::optional<NodeId> parent;
-  std::string host;
+  std::string host, parent_host;
   {
     std::lock_guard lock(mu_);
     if (shut_down_) return FailedPrecondition("the deployment is shutting down");
@@ -122,20 +122,25 @@ Result<pid_t> Deployment::Create(NodeId id) {
     if (model_.Contains(id)) return AlreadyExists("Already exists");
     parent = model_.InsertionParent(id);
     host = PlaceNode(id, parent);
+    if (parent) parent_host = model_.Find(*parent)->host;
   }
   pid_t pid = -1;
   if (!parent) {
-    Result<ChildHandle> root = StartChild(*launcher_, RootLaunch(id, host), link_options_);
+    NodeLaunch launch = LaunchFor(id, host);
+    Result<ChildHandle> root = StartChild(*launcher_, launch, link_options_);
     // A failed start is the node's fault, not an unreachable parent's.
     if (!root.ok()) return FailedPrecondition(root.status().message());
     pid = root->pid;
     std::lock_guard lock(mu_);
+    Started& s = started_[id];
+    s = Started{launch, root->pid, root->local_pid, "up", 0, RestartBudget(config_), false};
     root_ = std::move(root).value();
-    root_state_ = "up";
-    root_restarts_ = 0;
-    root_budget_.Reset();
+  } else if (ControllerStarts(config_, parent_host, host)) {
+    Result<pid_t> started = CreateStarted(id, *parent, parent_host, host);
+    if (!started.ok()) return started.status();
+    pid = *started;
   } else {
-    Result<Reply> r = SendAndWait(*parent, {{std::string(kSpawnVerb), {Encode(SpawnArgs{id, host})}}},
+    Result<Reply> r = SendAndWait(*parent, {{std::string(kSpawnVerb), {Encode(SpawnArgs{id, host, {}, 0})}}},
                                   DeadlineIn(CreateBudget(config_)));
     if (!r.ok()) return r.status();
     if (!r->route.ok()) return r->route;
@@ -150,6 +155,35 @@ Result<pid_t> Deployment::Create(NodeId id) {
   std::lock_guard lock(mu_);
   model_.Insert(id, pid, host);
   return pid;
+}
+
+Result<pid_t> Deployment::CreateStarted(NodeId id, NodeId parent, const std::string& parent_host,
+                                        const std::string& host) {
+  NodeLaunch launch = LaunchFor(id, host);
+  launch.parent_id = parent;
+  launch.parent_host = parent_host;
+  Result<LaunchedNode> node = launcher_->Launch(launch);
+  if (!node.ok()) return FailedPrecondition(node.status().message());
+  {
+    std::lock_guard lock(mu_);
+    started_[id] = Started{launch, node->pid, node->local_pid, "up", 0, RestartBudget(config_), true};
+  }
+  SpawnArgs attach{id, host, node->url, node->pid};
+  Result<Reply> r = SendAndWait(parent, {{std::string(kSpawnVerb), {Encode(attach)}}},
+                                DeadlineIn(CreateBudget(config_)));
+  Status why = !r.ok() ? r.status() : !r->route.ok() ? r->route : r->results.at(0).status;
+  std::lock_guard lock(mu_);
+  auto it = started_.find(id);
+  bool ours = it != started_.end() && it->second.local_pid == node->local_pid;
+  if (!why.ok()) {
+    // Nothing is left half-created: the node goes, and its session with it.
+    if (node->local_pid > 0) ::kill(node->local_pid, SIGKILL);
+    if (ours) started_.erase(it);
+    if (why.code() == Code::kAlreadyExists || why.code() == Code::kUnavailable) return why;
+    return FailedPrecondition(why.message());
+  }
+  if (ours) it->second.stopping = false;
+  return static_cast<pid_t>(node->pid);
 }
 
 // mu_ held. A node listed under `nodes:` with a host goes there; otherwise the placement rule
@@ -171,11 +205,16 @@ std::string Deployment::PlaceNode(NodeId id, std::optional<NodeId> parent) {
 
 Status Deployment::Remove(NodeId id) {
   std::optional<NodeId> parent;
+  std::vector<NodeId> subtree;
   {
     std::lock_guard lock(mu_);
     const TreeModel::Entry* e = model_.Find(id);
     if (e == nullptr) return NotFound("Not found");
     parent = e->parent;
+    subtree = model_.Subtree(id);
+    for (NodeId n : subtree) {
+      if (auto it = started_.find(n); it != started_.end()) it->second.stopping = true;
+    }
   }
   if (!parent) {
     std::optional<ChildHandle> root;
@@ -188,19 +227,46 @@ Status Deployment::Remove(NodeId id) {
   } else {
     Result<Reply> r = SendAndWait(*parent, {{std::string(kRemoveVerb), {EncodeNodeId(id)}}},
                                   DeadlineIn(ControlBudget(config_)));
-    if (!r.ok()) return r.status();
-    if (!r->route.ok()) return r->route;
-    const OpResult& op = r->results.at(0);
+    Status why = !r.ok() ? r.status() : !r->route.ok() ? r->route : r->results.at(0).status;
     // NotFound from the parent means it never had this child: the picture was stale, and
     // dropping the id from it is the repair.
-    if (!op.status.ok() && op.status.code() != Code::kNotFound) return op.status;
+    if (!why.ok() && why.code() != Code::kNotFound) {
+      std::lock_guard lock(mu_);
+      for (NodeId n : subtree) {
+        if (auto it = started_.find(n); it != started_.end()) it->second.stopping = false;
+      }
+      return why;
+    }
   }
+  ReapStarted(subtree);
   std::lock_guard lock(mu_);
   model_.RemoveSubtree(id);
   return Status::Ok();
 }
 
-NodeLaunch Deployment::RootLaunch(NodeId id, const std::string& host) const {
+void Deployment::ReapStarted(const std::vector<NodeId>& ids) {
+  std::vector<pid_t> pids;
+  {
+    std::lock_guard lock(mu_);
+    for (NodeId n : ids) {
+      auto it = started_.find(n);
+      if (it == started_.end()) continue;
+      if (it->second.local_pid > 0) pids.push_back(it->second.local_pid);
+      started_.erase(it);
+    }
+  }
+  // Each was asked to shut down through its parent; one that did not (hung, or cut off) has
+  // its process (or ssh session) killed.
+  using namespace std::chrono_literals;
+  for (pid_t p : pids) {
+    if (!supervisor_.WaitExit(p, 1000ms)) {
+      ::kill(p, SIGKILL);
+      supervisor_.WaitExit(p, 2000ms);
+    }
+  }
+}
+
+NodeLaunch Deployment::LaunchFor(NodeId id, const std::string& host) const {
   NodeLaunch launch;
   launch.binary = node_binary_;
   launch.id = id;
@@ -213,34 +279,62 @@ NodeLaunch Deployment::RootLaunch(NodeId id, const std::string& host) const {
   return launch;
 }
 
-// The controller is the root's parent, so it applies the same restart policy as a node does
-// to its children. The root's children ask to be adopted by the new root by themselves.
-void Deployment::OnRootExit(pid_t pid) {
+// The controller is the parent of the nodes it started (the root, and nodes on ssh hosts), so
+// it applies the same restart policy as a node does to its children. Their children ask to be
+// adopted by the new process by themselves.
+void Deployment::OnStartedExit(pid_t pid) {
   std::lock_guard lock(mu_);
-  if (!root_ || root_->local_pid != pid || shut_down_) return;
-  if (!RestartBudget::Enabled(config_) || !root_budget_.Take()) {
-    root_state_ = "down";
+  for (auto it = started_.begin(); it != started_.end(); ++it) {
+    Started& s = it->second;
+    if (s.local_pid != pid) continue;
+    if (shut_down_ || s.stopping) {
+      s.local_pid = -1;
+      s.state = "down";
+      return;
+    }
+    spdlog::warn("node {} (pid {}) died", it->first, s.pid);
+    if (!RestartBudget::Enabled(config_) || !s.budget.Take()) {
+      s.state = "down";
+      return;
+    }
+    s.state = "restarting";
+    respawner_.Post([this, id = it->first, pid] { RespawnStarted(id, pid); });
     return;
   }
-  root_state_ = "restarting";
-  NodeLaunch launch = RootLaunch(root_->id, root_->host);
-  launch.respawn = true;
-  respawner_.Post([this, launch, pid] {
-    Result<LaunchedNode> started = launcher_->Launch(launch);
+}
+
+void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid) {
+  NodeLaunch launch;
+  {
     std::lock_guard lock(mu_);
-    if (!root_ || root_->local_pid != pid || shut_down_) {
-      if (started.ok() && started->local_pid > 0) ::kill(started->local_pid, SIGKILL);
-      return;
-    }
-    if (!started.ok()) {
-      root_state_ = "down";
-      return;
-    }
-    root_->pid = started->pid;  // the link keeps its address and reconnects by itself
-    root_->local_pid = started->local_pid;
-    root_state_ = "up";
-    ++root_restarts_;
-  });
+    auto it = started_.find(id);
+    if (it == started_.end() || it->second.local_pid != old_local_pid || shut_down_) return;
+    launch = it->second.launch;
+  }
+  launch.respawn = true;
+  Result<LaunchedNode> node = launcher_->Launch(launch);
+  std::lock_guard lock(mu_);
+  auto it = started_.find(id);
+  if (it == started_.end() || it->second.local_pid != old_local_pid || shut_down_) {
+    if (node.ok() && node->local_pid > 0) ::kill(node->local_pid, SIGKILL);
+    return;
+  }
+  Started& s = it->second;
+  if (!node.ok()) {
+    spdlog::error("respawn of node {} failed: {}", id, node.status().message());
+    s.state = "down";
+    return;
+  }
+  // The parent's link (or the controller's, for the root) keeps the address and reconnects
+  // by itself.
+  s.pid = node->pid;
+  s.local_pid = node->local_pid;
+  s.state = "up";
+  ++s.restarts;
+  if (root_ && root_->id == id) {
+    root_->pid = node->pid;
+    root_->local_pid = node->local_pid;
+  }
 }
 
 Deployment::Swept Deployment::Sweep() {
@@ -309,14 +403,15 @@ std::vector<std::string> Deployment::Tree() {
     std::int64_t restarts = 0;
     std::int64_t pid = e->pid;
     std::string host = e->host;
-    if (auto it = swept.child_report.find(id); it != swept.child_report.end()) {
-      state = it->second.state;
+    if (auto it = started_.find(id); it != started_.end()) {
+      // "up" here only means its process runs; whether it answers is the sweep's to say.
+      state = it->second.state == "up" ? "unreachable" : it->second.state;
       restarts = it->second.restarts;
       pid = it->second.pid;
-    } else if (!e->parent) {
-      state = root_state_;
-      restarts = root_restarts_;
-      if (root_) pid = root_->pid;
+    } else if (auto rep = swept.child_report.find(id); rep != swept.child_report.end()) {
+      state = rep->second.state;
+      restarts = rep->second.restarts;
+      pid = rep->second.pid;
     }
     if (auto it = swept.reached.find(id); it != swept.reached.end()) {
       state = "up";

@@ -77,8 +77,27 @@ class Deployment {
   Swept Sweep();
   // Adds nodes the sweep reached but the model lacks (see deployment.cc).
   void Reconcile(const Swept& swept);
-  void OnRootExit(pid_t pid);
-  NodeLaunch RootLaunch(NodeId id, const std::string& host) const;
+  // A node the controller started itself: the root, and every node that ControllerStarts()
+  // (those on ssh hosts). It watches their processes (the node, or its ssh client) and
+  // restarts them by the deployment's policy, as a parent node does for its children.
+  struct Started {
+    NodeLaunch launch;  // to start it again in place
+    pid_t pid = -1;     // on its host
+    pid_t local_pid = -1;
+    std::string state = "up";
+    int restarts = 0;
+    RestartBudget budget;
+    bool stopping = false;  // being created, removed or shut down: its exit is no failure
+  };
+  void OnStartedExit(pid_t pid);
+  void RespawnStarted(NodeId id, pid_t old_local_pid);
+  // Starts a node under a parent on another machine and has the parent attach it.
+  Result<pid_t> CreateStarted(NodeId id, NodeId parent, const std::string& parent_host,
+                              const std::string& host);
+  // After the subtree's nodes were asked to stop: makes sure the processes the controller
+  // started for them are gone, and forgets them.
+  void ReapStarted(const std::vector<NodeId>& ids);
+  NodeLaunch LaunchFor(NodeId id, const std::string& host) const;
   Result<Reply> SendAndWait(NodeId target, std::vector<Op> ops, Deadline deadline);
   std::shared_ptr<NodeLink> root_link() const;
 
@@ -94,12 +113,10 @@ class Deployment {
   std::thread supervisor_thread_;
   std::atomic<std::uint64_t> next_request_id_{1};
 
-  mutable std::mutex mu_;  // guards model_ and root_
+  mutable std::mutex mu_;  // guards model_, root_, started_ and next_host_
   TreeModel model_;
   std::optional<ChildHandle> root_;
-  std::string root_state_ = "up";
-  int root_restarts_ = 0;
-  RestartBudget root_budget_;
+  std::map<NodeId, Started> started_;
   std::size_t next_host_ = 0;  // round-robin placement
   bool shut_down_ = false;
   WorkerPool respawner_{1};  // the controller is the root's parent: it restarts the root

@@ -81,6 +81,10 @@ int Serve(const std::string& config_path, NodeId id, std::string host, const fs:
                config_path);
     return 2;
   }
+  if (Status s = CheckTlsReadable(config->TlsFor(host)); !s.ok()) {
+    fmt::print(stderr, "arbor serve: host {}: {}\n", host, s.message());
+    return 2;
+  }
   if (!config->PortFor(id)) {
     fmt::print(stderr, "arbor serve: node {} would listen on port {} + {}, outside 1-65535\n",
                id, config->port_base, id);
@@ -148,6 +152,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(config->log_level));
+  if (Status s = CheckTlsReadable(config->tls); !s.ok() && !*serve) {
+    fmt::print(stderr, "arbor: {}: {}\n", config->source, s.message());
+    return 2;
+  }
 
   fs::path node_binary = fs::read_symlink("/proc/self/exe").parent_path() / "arbor-node";
   if (!fs::exists(node_binary)) {

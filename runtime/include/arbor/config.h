@@ -126,6 +126,9 @@ struct Config {
 Result<Config> LoadConfigFile(const std::string& path);
 Result<Config> LoadConfigString(std::string_view yaml, const std::string& source_name);
 Result<Config> LoadDefaultConfig();  // the embedded configs/default.yaml
+// Whether this process can read the TLS files it would use (checked on their own host, at
+// start, so that a missing key is one clear error rather than a refused connection later).
+Status CheckTlsReadable(const TlsFiles& tls);
 
 // Replaces a leading "$ORIGIN" with the directory of the running executable.
 std::string ExpandOrigin(std::string_view path);

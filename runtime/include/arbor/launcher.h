@@ -61,11 +61,21 @@ class Launcher {
 Launcher& LocalLauncher();
 
 // Picks the way to start a node from the deployment's hosts, as seen from a process on
-// `self_host` (empty: the controller). A node on the same host as the process, or on a host
-// with `launch: local` seen from the controller, starts locally; `ssh` and `external` hosts
-// start as above. `config` must outlive the launcher.
+// `self_host` (empty: the controller): `local` hosts (the controller's machine) by posix_spawn,
+// `ssh` hosts over ssh (the controller only), `external` hosts by attaching. `config` must
+// outlive the launcher.
 std::unique_ptr<Launcher> MakeHostLauncher(const Config& config, std::string self_host,
                                            Launcher& local = LocalLauncher());
+
+// Whether the controller, rather than the parent node, starts a node on `child_host` under a
+// parent on `parent_host`. Every node on an ssh host is started by the controller, on its own
+// session: the session's stdin is the controller lifeline, so the node exits with the
+// controller, yet outlives a dead parent for its orphan grace (so a respawned parent can take
+// it back), and only the controller's machine needs the ssh keys. A node on the controller's
+// machine under a parent elsewhere is the controller's to start too. The parent then attaches
+// it (SpawnArgs::url).
+bool ControllerStarts(const Config& config, const std::string& parent_host,
+                      const std::string& child_host);
 
 // The fd numbers a locally started node finds its pipes on.
 inline constexpr int kReadyFd = 3;

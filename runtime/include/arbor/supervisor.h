@@ -34,18 +34,21 @@ class Supervisor {
     // The grace starts only once a parent has connected: a node run by a supervisor (systemd)
     // waits for its first parent as long as it takes.
     bool orphan_after_first_parent = false;
+    // SIGTERM ends Run() with kTerminated (blocked by BlockChildSignal(true) first): a node
+    // that is PID 1 of a container gets no default action for it.
+    bool stop_on_term = false;
     // Called on each tick (about every 50 ms) with whether upstream_peers() has been 0 for a
     // while: a cut-off node asks its parent's endpoint to adopt it back (Node::OnTick).
     std::function<void(bool cut_off)> on_tick;
   };
-  enum class Exit { kStopped, kLifelineLost, kOrphaned };
+  enum class Exit { kStopped, kLifelineLost, kOrphaned, kTerminated };
 
   explicit Supervisor(Options options);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  static void BlockChildSignal();
+  static void BlockChildSignal(bool and_term = false);
 
   // Runs until Stop(), lifeline loss or orphaning.
   Exit Run();
@@ -73,6 +76,7 @@ class Supervisor {
   std::vector<pid_t> foreign_;
   std::function<void(pid_t, int)> on_exit_;
   bool stop_ = false;
+  bool term_ = false;  // only the Run() thread touches it
 };
 
 }  // namespace arbor
