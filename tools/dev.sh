@@ -12,7 +12,8 @@ build_dir=${BUILD_DIR:-build}
 source tools/lib/packages.sh
 
 packages=(g++ cmake make pkg-config libnng-dev libyaml-cpp-dev libboost-dev catch2 libedit-dev
-          libcli11-dev libspdlog-dev libfmt-dev)
+          libcli11-dev libspdlog-dev libfmt-dev openssh-client openssh-server openssl iproute2
+          procps)
 
 build() {
   local werror=OFF

@@ -101,7 +101,7 @@ class SshLauncher final : public Launcher {
     ::kill(*ssh, SIGKILL);  // the remote node sees its session end; the supervisor reaps ssh
     std::string said = SshError(err->first.get());
     if (line.ok() || said.empty()) return node.status();
-    return Unavailable(fmt::format("ssh: {}", said));
+    return Unavailable(said.rfind("ssh: ", 0) == 0 ? said : "ssh: " + said);
   }
 
  private:

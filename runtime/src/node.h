@@ -55,7 +55,12 @@ class Node {
   // failing to listen is.
   Status Start(PluginSet plugins);
   const std::string& url() const { return server_->url(); }
-  int upstream_peers() const { return server_ ? server_->peers() : 0; }
+  // Connections from the parent. An external node not yet attached counts as connected: it
+  // waits for its first parent as long as it takes, and its orphan grace starts only after.
+  int upstream_peers() const {
+    if (options_.external && !attached_) return 1;
+    return server_ ? server_->peers() : 0;
+  }
   const std::vector<Status>& plugin_errors() const { return plugin_errors_; }
 
   // Stops every child and its subtree. Blocks.
@@ -113,6 +118,7 @@ class Node {
 
   std::string data_dir_;  // this node's directory under the deployment's data_dir, or empty
   mutable std::mutex parent_mu_;  // an external node learns its parent when attached
+  std::atomic<bool> attached_{false};
   std::atomic<bool> adopt_in_flight_{false};  // before adopt_link_: its callback writes this
   std::unique_ptr<NodeLink> adopt_link_;      // to the parent's endpoint, only while cut off
 

@@ -170,6 +170,7 @@ OpResult Node::Attach(const AttachArgs& args) {
     options_.parent_id = args.parent_id;
     options_.parent_host = args.parent_host;
   }
+  attached_ = true;
   return {Status::Ok(), Encode(Self())};
 }
 

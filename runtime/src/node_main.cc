@@ -187,7 +187,6 @@ int main(int argc, char** argv) {
   arbor::Supervisor::Options sup;
   sup.lifeline_fd = options.lifeline_fd;
   sup.orphan_grace = std::chrono::milliseconds(config->orphan_grace_ms);
-  sup.orphan_after_first_parent = options.external;
   sup.stop_on_term = true;
   arbor::Node* node_ptr = nullptr;
   sup.upstream_peers = [&node_ptr] { return node_ptr ? node_ptr->upstream_peers() : 0; };

@@ -134,7 +134,6 @@ void Supervisor::Reap() {
 
 Supervisor::Exit Supervisor::Run() {
   auto cut_off_since = std::chrono::steady_clock::now();
-  bool had_parent = !options_.orphan_after_first_parent;
   bool busy = true;  // cut off, or watching foreign pids: tick fast
   for (;;) {
     pollfd fds[3] = {{signal_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {options_.lifeline_fd, POLLIN, 0}};
@@ -152,8 +151,7 @@ Supervisor::Exit Supervisor::Run() {
     if (options_.upstream_peers) {
       auto now = std::chrono::steady_clock::now();
       bool connected = options_.upstream_peers() > 0;
-      had_parent |= connected;
-      if (connected || !had_parent) cut_off_since = now;
+      if (connected) cut_off_since = now;
       {
         std::lock_guard lock(mu_);
         busy = !connected || !foreign_.empty();

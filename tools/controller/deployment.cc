@@ -171,7 +171,13 @@ Result<pid_t> Deployment::CreateStarted(NodeId id, NodeId parent, const std::str
   SpawnArgs attach{id, host, node->url, node->pid};
   Result<Reply> r = SendAndWait(parent, {{std::string(kSpawnVerb), {Encode(attach)}}},
                                 DeadlineIn(CreateBudget(config_)));
-  Status why = !r.ok() ? r.status() : !r->route.ok() ? r->route : r->results.at(0).status;
+  // The parent unreachable is the route's failure ("Parent is unavailable"); the parent's
+  // refusal of this child (a bad certificate, say) is the child's, with its own message.
+  Status why = !r.ok() ? r.status() : !r->route.ok() ? r->route : Status::Ok();
+  if (why.ok() && !r->results.at(0).status.ok()) {
+    const Status& op = r->results[0].status;
+    why = op.code() == Code::kAlreadyExists ? op : FailedPrecondition(op.message());
+  }
   std::lock_guard lock(mu_);
   auto it = started_.find(id);
   bool ours = it != started_.end() && it->second.local_pid == node->local_pid;
@@ -179,8 +185,7 @@ Result<pid_t> Deployment::CreateStarted(NodeId id, NodeId parent, const std::str
     // Nothing is left half-created: the node goes, and its session with it.
     if (node->local_pid > 0) ::kill(node->local_pid, SIGKILL);
     if (ours) started_.erase(it);
-    if (why.code() == Code::kAlreadyExists || why.code() == Code::kUnavailable) return why;
-    return FailedPrecondition(why.message());
+    return why;
   }
   if (ours) it->second.stopping = false;
   return static_cast<pid_t>(node->pid);

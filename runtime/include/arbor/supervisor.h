@@ -31,9 +31,6 @@ class Supervisor {
     int lifeline_fd = -1;                        // -1: no lifeline to watch
     std::chrono::milliseconds orphan_grace{0};   // used only when upstream_peers is set
     std::function<int()> upstream_peers;         // connections from the parent right now
-    // The grace starts only once a parent has connected: a node run by a supervisor (systemd)
-    // waits for its first parent as long as it takes.
-    bool orphan_after_first_parent = false;
     // SIGTERM ends Run() with kTerminated (blocked by BlockChildSignal(true) first): a node
     // that is PID 1 of a container gets no default action for it.
     bool stop_on_term = false;
