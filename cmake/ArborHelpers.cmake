@@ -16,6 +16,12 @@ function(arbor_target_defaults target)
   elseif(NOT ARBOR_SANITIZE STREQUAL "")
     message(FATAL_ERROR "ARBOR_SANITIZE must be '', 'address' or 'thread'")
   endif()
+  if(ARBOR_FUZZ)
+    # Coverage for the fuzzers in every library they reach, and ASan+UBSan to catch what
+    # they find; the fuzz targets themselves link libFuzzer's main.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
 endfunction()
 
 # add_arbor_plugin(<name> SOURCES ... [OUTPUT_DIR dir] [ALLOW_UNDEFINED])
