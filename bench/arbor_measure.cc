@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -33,18 +35,17 @@ std::string NodeBinary() {
   return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "arbor-node").string();
 }
 
-std::unique_ptr<Deployment> NewDeployment() {
+std::unique_ptr<Deployment> NewDeployment(const std::optional<Config>& config = std::nullopt) {
+  if (config) return std::make_unique<Deployment>(*config, NodeBinary());
   Result<Config> c = LoadDefaultConfig();
-  if (!c.ok()) std::abort();
+  if (!c.ok()) throw std::runtime_error("the embedded config: " + c.status().ToString());
   return std::make_unique<Deployment>(*c, NodeBinary());
 }
 
+// Throws rather than exits: the callers' destructors (the deployment's, a lab's) must run.
 void CreateOrDie(Deployment& d, NodeId id) {
   Result<pid_t> r = d.Create(id);
-  if (!r.ok()) {
-    fmt::print(stderr, "create {}: {}\n", id, r.status().ToString());
-    std::exit(1);
-  }
+  if (!r.ok()) throw std::runtime_error(fmt::format("create {}: {}", id, r.status().ToString()));
 }
 
 Command MakeCommand(Op op, NodeId target, int i) {
@@ -88,7 +89,27 @@ class Loop {
   void Fail() { ++errors_; }
 
  private:
+  // A completion can run inline, inside submit_ (an error answered at once, e.g. when the node
+  // is gone), and it starts the next command: nested, `count` of them would overflow the stack.
+  // So a Start inside another on the same thread only queues, and the outermost one runs the
+  // queue (a trampoline).
   void Start(int i) {
+    thread_local bool active = false;
+    thread_local std::deque<std::pair<Loop*, int>> queued;
+    if (active) {
+      queued.emplace_back(this, i);
+      return;
+    }
+    active = true;
+    Launch(i);
+    while (!queued.empty()) {
+      auto [loop, next] = queued.front();
+      queued.pop_front();
+      loop->Launch(next);
+    }
+    active = false;
+  }
+  void Launch(int i) {
     auto t0 = Clock::now();
     submit_(i, [this, t0](const std::string&) { Finish(t0); });
   }
@@ -188,9 +209,11 @@ Op ParseOp(const std::string& name) {
   return Op::kPing;
 }
 
-Figures MeasureRoundTrip(int depth, Op op, int inflight, int count, bool coalesce) {
-  auto d = NewDeployment();
+Figures MeasureRoundTrip(int depth, Op op, int inflight, int count, bool coalesce,
+                         const ChainSetup& setup) {
+  auto d = NewDeployment(setup.config);
   for (int id = 1; id <= depth; ++id) CreateOrDie(*d, id);
+  if (setup.check) setup.check(*d);
   const NodeId target = depth;
   VerbCatalog verbs;
   Scheduler scheduler(*d, verbs);
@@ -226,10 +249,7 @@ Figures MeasureRoundTrip(int depth, Op op, int inflight, int count, bool coalesc
   auto start = Clock::now();
   std::vector<double> samples = loop.Run(inflight);
   Figures f = Summarise(std::move(samples), Clock::now() - start);
-  if (loop.errors() > 0) {
-    fmt::print(stderr, "{} wrong answers\n", loop.errors());
-    std::exit(1);
-  }
+  if (loop.errors() > 0) throw std::runtime_error(fmt::format("{} wrong answers", loop.errors()));
   return f;
 }
 

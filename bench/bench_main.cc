@@ -5,10 +5,16 @@
 //   arbor-bench nng --depth 3 --inflight 1 --count 20000
 //   arbor-bench failure [--repeats 5]
 //   arbor-bench scale --nodes 1000
+//   arbor-bench hosts --transports abstract,tcp,tls --inflight 1 --count 5000 [--raw]  (root)
+//   arbor-bench hosts --probe     (exit 0 when the network-namespace lab can run here, else 3)
+#include <cstdio>
+#include <exception>
+
 #include <CLI/CLI.hpp>
 
 #include "arbor/supervisor.h"
 #include "arbor_measure.h"
+#include "hosts_measure.h"
 #include "nng_baseline.h"
 
 using namespace arbor::bench;
@@ -42,20 +48,45 @@ int main(int argc, char** argv) {
   scale->add_option("--seed", seed);
   bool sequential = false;
   scale->add_flag("--sequential", sequential, "one create at a time (the baseline)");
+  auto* hosts = app.add_subcommand(
+      "hosts", "get round trips to depth 3 with one node on each of three network-namespace "
+               "hosts (a NetnsLab: needs root), per transport");
+  std::vector<std::string> transports = {"abstract", "tcp", "tls"};
+  bool probe = false;
+  hosts->add_option("--transports", transports,
+                    "abstract (the default config, one machine), tcp (insecure), tls (tls+tcp)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"abstract", "tcp", "tls"}));
+  hosts->add_option("--inflight", inflight);
+  hosts->add_option("--count", count);
+  hosts->add_flag("--raw", raw, "one message per command (no per-node coalescing)");
+  hosts->add_flag("--probe", probe, "only say whether the lab can be built here (exit 0, else 3)");
   CLI11_PARSE(app, argc, argv);
 
-  if (*rtt) {
-    Figures f = MeasureRoundTrip(depth, ParseOp(op), inflight, count, !raw);
-    Emit(raw ? "arbor_raw" : "arbor", {{"depth", std::to_string(depth)}, {"op", "\"" + op + "\""},
-                                       {"inflight", std::to_string(inflight)}}, f);
-  } else if (*nng) {
-    Figures f = MeasureNngChain(depth, inflight, count, 48);
-    Emit(depth == 1 ? "nng_echo" : "nng_forward",
-         {{"depth", std::to_string(depth)}, {"inflight", std::to_string(inflight)}}, f);
-  } else if (*failure) {
-    MeasureFailure(repeats);
-  } else if (*scale) {
-    MeasureScale(nodes, seed, sequential);
+  if (*hosts && probe) {
+    std::string why = HostsUnavailable();
+    if (!why.empty()) std::puts(why.c_str());
+    return why.empty() ? 0 : 3;
+  }
+  if (*hosts) return MeasureHosts(transports, inflight, count, !raw);
+  try {
+    if (*rtt) {
+      Figures f = MeasureRoundTrip(depth, ParseOp(op), inflight, count, !raw);
+      Emit(raw ? "arbor_raw" : "arbor", {{"depth", std::to_string(depth)},
+                                         {"op", "\"" + op + "\""},
+                                         {"inflight", std::to_string(inflight)}}, f);
+    } else if (*nng) {
+      Figures f = MeasureNngChain(depth, inflight, count, 48);
+      Emit(depth == 1 ? "nng_echo" : "nng_forward",
+           {{"depth", std::to_string(depth)}, {"inflight", std::to_string(inflight)}}, f);
+    } else if (*failure) {
+      MeasureFailure(repeats);
+    } else if (*scale) {
+      MeasureScale(nodes, seed, sequential);
+    }
+  } catch (const std::exception& e) {  // a failed create or a wrong answer
+    std::fprintf(stderr, "arbor-bench: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

@@ -4,7 +4,7 @@
     python3 bench/report.py bench/results/raw.jsonl bench/results
 
 Groups the JSON lines arbor-bench (and bench/run.sh) printed by (bench, depth, op, inflight,
-nodes), takes the median of every metric over the repetitions, prints one table of the targets
+nodes, transport), takes the median of every metric over the repetitions, prints one table of the targets
 to stdout and writes results.json, results.md, latency_vs_depth.png and
 throughput_vs_inflight.png into the output directory. Standard library only; gnuplot for the
 plots when it is installed. Missing data gives "n/a", never an exception.
@@ -16,7 +16,10 @@ import statistics
 import subprocess
 import sys
 
-KEY_FIELDS = ("bench", "depth", "op", "inflight", "nodes")
+KEY_FIELDS = ("bench", "depth", "op", "inflight", "nodes", "transport")
+# arbor-bench hosts: the transports, in table order, and how the tables name them.
+TRANSPORTS = (("abstract", "abstract, 1 host"), ("tcp", "tcp, 3 hosts"),
+              ("tls", "tls+tcp, 3 hosts"))
 DEPTHS = (1, 3, 10, 100)
 INFLIGHTS = (1, 8, 64)
 
@@ -74,16 +77,18 @@ class Data:
     def __init__(self, groups):
         self.groups = groups
 
-    def get(self, bench, metric, depth=None, op=None, inflight=None, nodes=None):
-        g = self.groups.get((bench, depth, op, inflight, nodes))
+    def get(self, bench, metric, **kw):
+        g = self.group(bench, **kw)
         if g is None:
             return None
         v = g.get(metric)
         return v if is_number(v) else None
 
     def group(self, bench, **kw):
-        key = (bench, kw.get("depth"), kw.get("op"), kw.get("inflight"), kw.get("nodes"))
-        return self.groups.get(key)
+        unknown = set(kw) - set(KEY_FIELDS)
+        if unknown:
+            raise TypeError(f"not a key field: {sorted(unknown)}")
+        return self.groups.get((bench,) + tuple(kw.get(k) for k in KEY_FIELDS[1:]))
 
 
 def div(a, b):
@@ -217,6 +222,23 @@ def compute_rows(d):
                     node_kb, "KB", floor_kb, div(node_kb, floor_kb)))
     rows.append(row("threads per node (1000 nodes, median)",
                     d.get("scale", "threads_median", nodes=1000), ""))
+
+    # Across hosts (arbor-bench hosts): the chain 1 -> 2 -> 3 with one node per network-namespace
+    # host, against the same chain on abstract sockets on one host, measured in the same run.
+    hosts = lambda metric, transport, inflight, bench="hosts": d.get(
+        bench, metric, depth=3, op="get", inflight=inflight, transport=transport)
+    local = hosts("p50_us", "abstract", 1)
+    for transport, name in (("tcp", "tcp"), ("tls", "tls+tcp")):
+        p50 = hosts("p50_us", transport, 1)
+        rows.append(row(f"depth-3 latency p50, 3 hosts over {name} (/ abstract, 1 host)", p50,
+                        "µs", local, div(p50, local)))
+    # TLS's cost is the time per command: tcp ops/s over tls+tcp ops/s.
+    for bench, label, info in (("hosts", "TLS cost, 64 in flight, depth 3, 3 hosts "
+                                "(tcp ops/s ÷ tls+tcp ops/s)", False),
+                               ("hosts_raw", "  same, --raw (no coalescing)", True)):
+        tls = hosts("ops_per_s", "tls", 64, bench)
+        tcp = hosts("ops_per_s", "tcp", 64, bench)
+        rows.append(row(label, tls, "ops/s", tcp, div(tcp, tls), at_most(1.3), info=info))
     return rows
 
 
@@ -268,6 +290,9 @@ def notes_for(d, records):
     for bench, kw in wanted:
         if d.group(bench, **kw) is None:
             notes.append(f"no data for {bench} {kw or ''}".rstrip())
+    skipped = {r.get("reason") for r in records if r.get("bench") == "hosts_skipped"}
+    for why in sorted(str(w) for w in skipped):
+        notes.append(f"cross-host figures skipped: {why}")
     if not records:
         notes.append("raw.jsonl held no results")
     return notes
@@ -304,6 +329,23 @@ def throughput_table(d):
             rows.append([str(depth), str(k), fmt(a),
                          fmt(d.get("arbor", "p50_us", depth=depth, op="get", inflight=k)),
                          fmt(raw), fmt(e), fmt_ratio(div(a, e))])
+    return header, rows
+
+
+def hosts_table(d):
+    header = ["transport", "1 in flight p50 µs", "p99 µs", "p50 / abstract", "64 in flight ops/s",
+              "p50 µs", "--raw ops/s", "p50 µs"]
+    rows = []
+    local = d.get("hosts", "p50_us", depth=3, op="get", inflight=1, transport="abstract")
+    for transport, name in TRANSPORTS:
+        g = lambda metric, inflight, bench="hosts": d.get(
+            bench, metric, depth=3, op="get", inflight=inflight, transport=transport)
+        cells = [g("p50_us", 1), g("p99_us", 1), g("ops_per_s", 64), g("p50_us", 64),
+                 g("ops_per_s", 64, "hosts_raw"), g("p50_us", 64, "hosts_raw")]
+        if all(c is None for c in cells):
+            continue
+        rows.append([name, fmt(cells[0]), fmt(cells[1]), fmt_ratio(div(cells[0], local))] +
+                    [fmt(c) for c in cells[2:]])
     return header, rows
 
 
@@ -464,6 +506,15 @@ def main(argv):
            "`get` to the node at that depth, closed loop with that many commands in flight. "
            "arbor: through the Scheduler (queued commands to one node travel as one message); "
            "--raw: one message per command.", "", md_table(h, r), ""]
+    h, r = hosts_table(d)
+    if r:
+        md += ["## Across hosts", "",
+               "`get` to node 3 of the chain 1 -> 2 -> 3 with one node on each of three "
+               "network-namespace hosts (`arbor-bench hosts`: nodes started over ssh, "
+               "listening on their host's address), and the same chain on abstract sockets on "
+               "one host, measured in the same run. The hops cross veth pairs and a bridge on "
+               "the same machine: the transport's cost, not a real network's.", "",
+               md_table(h, r), ""]
     h, r = scale_table(d)
     if r:
         md += ["## Scale", "", md_table(h, r), ""]

@@ -79,6 +79,17 @@ std::vector<pid_t> NodesOn(const NetnsLab& lab, const std::string& host) {
   return out;
 }
 
+std::size_t NodesOnAll(const NetnsLab& lab) {
+  std::size_t n = 0;
+  for (const LabHost& h : lab.hosts()) n += NodesOn(lab, h.name).size();
+  return n;
+}
+
+// The controller's arguments for the deployment `o` describes on `lab`.
+std::vector<std::string> Args(const NetnsLab& lab, const HostsOptions& o) {
+  return {"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))};
+}
+
 bool RunsOn(const NetnsLab& lab, const std::string& host, pid_t pid) {
   auto pids = NodesOn(lab, host);
   return std::find(pids.begin(), pids.end(), pid) != pids.end();
@@ -120,7 +131,7 @@ TEST_CASE("hosts: the SPEC session over three hosts with tls+tcp, then kill -9 o
   NetnsLab lab(3);
   HostsOptions o;
   o.extra = "placement: round-robin\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   std::string create10 = c.Command("create 10", 20s);
   std::string create5 = c.Command("create 5", 20s);
   pid_t ten = PidOf(create10), five = PidOf(create5);
@@ -154,7 +165,7 @@ TEST_CASE("hosts: kill -9 of a remote inner node: ancestors fine, pingall exact,
   HostsOptions o;
   o.request_ms = 5000;  // an answer well under this comes from the connection reset
   o.extra = "placement: round-robin\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   std::map<long, pid_t> pids;
   for (long id : {50, 30, 80, 20, 40, 70, 90}) {
     pids[id] = PidOf(c.Command("create " + std::to_string(id), 20s));
@@ -184,7 +195,7 @@ TEST_CASE("hosts: a partitioned host answers unavailable within one deadline and
   o.request_ms = 1500;
   o.extra = "nodes:\n  - {id: 50, host: h1}\n  - {id: 30, host: h2}\n  - {id: 20, host: h2}\n"
             "  - {id: 80, host: h3}\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   CHECK(c.Command("exec 30 v 7") == "Ok:30");
   CHECK(c.Command("exec 20 w 8") == "Ok:20");
   pid_t thirty = InfoPid(c, 30);
@@ -216,7 +227,7 @@ TEST_CASE("hosts: restart on-failure respawns a remote node on its own host") {
   HostsOptions o;
   o.extra = "restart: on-failure\nnodes:\n  - {id: 50, host: h1}\n  - {id: 30, host: h2}\n"
             "  - {id: 20, host: h3}\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   REQUIRE(c.Command("pingall", 20s) == "Ok: -1");
   REQUIRE(NodesOn(lab, "h2").size() == 1);
   pid_t thirty = NodesOn(lab, "h2").front();
@@ -238,20 +249,12 @@ TEST_CASE("hosts: when the controller dies, no remote node outlives it by a seco
   NetnsLab lab(3);
   HostsOptions o;
   o.extra = "restart: on-failure\nplacement: round-robin\nnodes: [50, 30, 80, 20, 40, 70]\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   REQUIRE(c.Command("pingall") == "Ok: -1");
-  std::size_t running = 0;
-  for (const LabHost& h : lab.hosts()) running += NodesOn(lab, h.name).size();
-  REQUIRE(running == 6);
+  REQUIRE(NodesOnAll(lab) == 6);
   c.Kill(SIGKILL);
-  auto gone = [&] {
-    for (const LabHost& h : lab.hosts()) {
-      if (!NodesOn(lab, h.name).empty()) return false;
-    }
-    return true;
-  };
   auto t0 = std::chrono::steady_clock::now();
-  CHECK(WaitFor(gone, 5s));
+  CHECK(WaitFor([&] { return NodesOnAll(lab) == 0; }, 5s));
   CHECK(MsSince(t0) < 1000);
 }
 
@@ -260,18 +263,12 @@ TEST_CASE("hosts: remove works across hosts and leaves no process behind") {
   NetnsLab lab(3);
   HostsOptions o;
   o.extra = "placement: round-robin\nnodes: [50, 30, 80, 20, 40]\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   REQUIRE(c.Command("pingall") == "Ok: -1");
   CHECK(c.Command("remove 30", 20s) == "Ok");  // 30 and its children 20 and 40
   CHECK(c.Command("ping 20") == "Error: Not found");
   CHECK(c.Command("pingall") == "Ok: -1");
-  std::size_t running = 0;
-  CHECK(WaitFor([&] {
-    running = 0;
-    for (const LabHost& h : lab.hosts()) running += NodesOn(lab, h.name).size();
-    return running == 2;
-  }, 5s));
-  CHECK(running == 2);
+  CHECK(WaitFor([&] { return NodesOnAll(lab) == 2; }, 5s));
 }
 
 TEST_CASE("hosts: a node listens on its own host's address only") {
@@ -279,7 +276,7 @@ TEST_CASE("hosts: a node listens on its own host's address only") {
   NetnsLab lab(2);
   HostsOptions o;
   o.extra = "nodes:\n  - {id: 50, host: h1}\n  - {id: 30, host: h2}\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   REQUIRE(c.Command("ping 30") == "Ok: 1");
   std::string listening = lab.Exec("h2", "ss -Hltn");
   INFO(listening);
@@ -340,7 +337,7 @@ TEST_CASE("hosts: a peer without the deployment's certificate is refused, and th
   HostsOptions o;
   o.tls["h3"] = {lab.rogue_cert(), lab.rogue_key()};  // h3's certificate is from another CA
   o.extra = "placement: h3\nnodes:\n  - {id: 50, host: h1}\n  - {id: 30, host: h2}\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   REQUIRE(c.Command("ping 30") == "Ok: 1");
   const LabHost& h2 = lab.host("h2");
   std::string url = fmt::format("tls+tcp://{}:{}", h2.address, kPortBase + 30);
@@ -368,7 +365,7 @@ TEST_CASE("hosts: create on a host that cannot be reached names the host and the
   NetnsLab lab(2);
   HostsOptions o;
   o.extra = "placement: h2\n";
-  ControllerProcess c({"--config", WriteYaml(lab, "d.yaml", HostsYaml(lab, o))});
+  ControllerProcess c(Args(lab, o));
   REQUIRE(c.Command("create 50", 20s).rfind("Ok: ", 0) == 0);
   lab.Exec("h2", "kill " + std::to_string(lab.sshd_pid("h2")));  // ssh to h2 is refused now
   std::string line = c.Command("create 30", 20s);
