@@ -36,36 +36,22 @@ class Reader {
   std::uint8_t U8() { return Fixed<std::uint8_t>(); }
   std::uint32_t U32() { return Fixed<std::uint32_t>(); }
   std::uint64_t U64() { return Fixed<std::uint64_t>(); }
-  std::string Str() {
-    std::uint32_t n = U32();
-    if (n > kMaxStringBytes) return Fail("string of " + std::to_string(n) + " bytes"), "";
-    if (!Need(n)) return "";
-    std::string s(reinterpret_cast<const char*>(b_.data() + pos_), n);
-    pos_ += n;
-    return s;
-  }
+  // Out of line, like Count() and Fail(): every decoder calls them many times, and inlined
+  // copies would grow every node's executable (its RSS) for no measurable speed.
+  std::string Str();
   // A count that must not exceed `limit`, and must fit in what is left (each item >= min_bytes).
-  std::uint32_t Count(std::size_t limit, std::size_t min_bytes, const char* what) {
-    std::uint32_t n = U32();
-    if (n > limit || n * min_bytes > b_.size() - pos_) {
-      Fail(std::string("bad ") + what + " count " + std::to_string(n));
-      return 0;
-    }
-    return n;
-  }
-  void Fail(std::string why) {
-    if (error_.empty()) error_ = std::move(why);
-    pos_ = b_.size();
-  }
+  std::uint32_t Count(std::size_t limit, std::size_t min_bytes, const char* what);
+  void Fail(std::string why);
   bool AtEnd() const { return pos_ == b_.size(); }
   const std::string& error() const { return error_; }
 
  private:
   bool Need(std::size_t n) {
     if (b_.size() - pos_ >= n) return true;
-    Fail("truncated message");
+    Truncated();
     return false;
   }
+  void Truncated();
   template <typename T>
   T Fixed() {
     T v{};

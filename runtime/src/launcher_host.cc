@@ -10,11 +10,12 @@ namespace {
 
 class HostLauncher final : public Launcher {
  public:
-  HostLauncher(const Config& config, std::string self_host, Launcher& local)
+  HostLauncher(const Config& config, std::string self_host, Launcher& local,
+               std::unique_ptr<Launcher> ssh)
       : config_(config),
         self_host_(std::move(self_host)),
         local_(local),
-        ssh_(MakeSshLauncher(config)),
+        ssh_(std::move(ssh)),
         external_(MakeExternalLauncher(config, LinkFor(config, self_host_))) {}
 
   Result<LaunchedNode> Launch(const NodeLaunch& l) override {
@@ -39,7 +40,7 @@ class HostLauncher final : public Launcher {
   Launcher& Pick(const HostSpec& h) {
     if (h.launch == HostSpec::Launch::kExternal) return *external_;
     bool controller = self_host_.empty();
-    if (h.launch == HostSpec::Launch::kSsh) return controller ? *ssh_ : refuse_;
+    if (h.launch == HostSpec::Launch::kSsh) return controller && ssh_ ? *ssh_ : refuse_;
     const HostSpec* self = config_.Host(self_host_);
     if (controller || (self && self->launch == HostSpec::Launch::kLocal)) return local_;
     return refuse_;
@@ -74,8 +75,8 @@ bool ControllerStarts(const Config& c, const std::string& parent_host,
 }
 
 std::unique_ptr<Launcher> MakeHostLauncher(const Config& config, std::string self_host,
-                                           Launcher& local) {
-  return std::make_unique<HostLauncher>(config, std::move(self_host), local);
+                                           Launcher& local, std::unique_ptr<Launcher> ssh) {
+  return std::make_unique<HostLauncher>(config, std::move(self_host), local, std::move(ssh));
 }
 
 }  // namespace arbor

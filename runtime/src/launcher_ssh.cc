@@ -20,7 +20,7 @@
 #include <fmt/format.h>
 
 #include "arbor/config_handoff.h"
-#include "launchers.h"
+#include "arbor/launcher.h"
 #include "process_spawn.h"
 
 namespace arbor {
@@ -136,7 +136,10 @@ class SshLauncher final : public Launcher {
     if (!l.parent_host.empty()) args.insert(args.end(), {"--parent-host", l.parent_host});
     if (l.respawn) args.push_back("--respawn");
     std::string cmd = "exec";
-    for (const std::string& a : args) cmd += " " + ShellQuote(a);
+    for (const std::string& a : args) {
+      cmd += ' ';
+      cmd += ShellQuote(a);
+    }
     return cmd;
   }
 

@@ -8,7 +8,6 @@
 
 namespace arbor {
 
-std::unique_ptr<Launcher> MakeSshLauncher(const Config& config);
 // `link` is how the launching process dials (its own TLS files).
 std::unique_ptr<Launcher> MakeExternalLauncher(const Config& config, LinkOptions link);
 

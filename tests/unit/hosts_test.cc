@@ -194,6 +194,17 @@ TEST_CASE("launcher: each host's launch mode picks the launcher, and errors name
   }
   CHECK(local.calls.size() == 2);  // the refused ones never reached the local launcher
 
+  // The controller's ssh launcher is injected (nodes carry none): ssh hosts go to it.
+  auto ssh = std::make_unique<FakeLocal>();
+  FakeLocal* ssh_calls = ssh.get();
+  auto with_ssh = MakeHostLauncher(*c, "", local, std::move(ssh));
+  l.host = "h2";
+  REQUIRE(with_ssh->Launch(l).ok());
+  CHECK(ssh_calls->calls.size() == 1);
+  CHECK(local.calls.size() == 2);
+  CHECK_THAT(controller->Launch(l).status().message(),
+             Catch::Contains("only be started by the controller"));
+
   // Who starts a node under a parent: the controller for ssh hosts and for the controller's
   // machine under a remote parent; the parent otherwise.
   CHECK(ControllerStarts(*c, "h1", "h2"));

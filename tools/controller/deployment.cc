@@ -41,7 +41,8 @@ Deployment::Deployment(Config config, std::string node_binary)
       session_(NewSession()),
       link_options_{config_.max_message_bytes, config_.reconnect_min_ms, config_.reconnect_max_ms,
                     config_.tls},
-      launcher_(MakeHostLauncher(config_, /*self_host=*/"")),
+      launcher_(MakeHostLauncher(config_, /*self_host=*/"", LocalLauncher(),
+                                 MakeSshLauncher(config_))),
       supervisor_(Supervisor::Options{}) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) == 0) {

@@ -60,12 +60,18 @@ class Launcher {
 // posix_spawn on this machine.
 Launcher& LocalLauncher();
 
+// The OpenSSH launcher. Only the controller starts nodes over ssh (see ControllerStarts()).
+// `config` must outlive it.
+std::unique_ptr<Launcher> MakeSshLauncher(const Config& config);
+
 // Picks the way to start a node from the deployment's hosts, as seen from a process on
 // `self_host` (empty: the controller): `local` hosts (the controller's machine) by posix_spawn,
-// `ssh` hosts over ssh (the controller only), `external` hosts by attaching. `config` must
-// outlive the launcher.
+// `ssh` hosts with `ssh` (the controller passes MakeSshLauncher(); nodes pass none, so their
+// executable does not carry it), `external` hosts by attaching. `config` must outlive the
+// launcher.
 std::unique_ptr<Launcher> MakeHostLauncher(const Config& config, std::string self_host,
-                                           Launcher& local = LocalLauncher());
+                                           Launcher& local = LocalLauncher(),
+                                           std::unique_ptr<Launcher> ssh = nullptr);
 
 // Whether the controller, rather than the parent node, starts a node on `child_host` under a
 // parent on `parent_host`. Every node on an ssh host is started by the controller, on its own
