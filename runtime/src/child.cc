@@ -24,7 +24,7 @@ Result<ChildHandle> StartChild(Launcher& launcher, const NodeLaunch& launch,
   // The node already listens (it said so), so the first connection is made now: a refused one
   // is reported with its reason instead of being retried in silence.
   Result<std::unique_ptr<NodeLink>> link =
-      NodeLink::Dial(started->url, link_options, /*connect_now=*/true);
+      NodeLink::Dial(started->url, link_options, launch.start_timeout);
   if (!link.ok()) return fail(link.status());
   if (!(*link)->WaitConnected(DeadlineIn(launch.start_timeout))) {
     return fail(Unavailable("node " + std::to_string(launch.id) + " accepted no connection"));

@@ -17,7 +17,7 @@ class ExternalLauncher final : public Launcher {
 
   Result<LaunchedNode> Launch(const NodeLaunch& l) override {
     std::string url = config_.EndpointFor(l.session, l.id, l.host);
-    Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(url, link_, /*connect_now=*/true);
+    Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(url, link_, l.start_timeout);
     if (!link.ok()) {
       return Unavailable(fmt::format("node {} is not waiting at {} ({}): is its service "
                                      "running?", l.id, url, link.status().message()));

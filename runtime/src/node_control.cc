@@ -75,7 +75,7 @@ OpResult Node::Spawn(const SpawnArgs& args) {
 }
 
 Result<ChildHandle> Node::AttachStarted(const SpawnArgs& args, const std::string& host) {
-  Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(args.url, link_options_, true);
+  Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(args.url, link_options_, std::chrono::milliseconds(config_.start_ms));
   if (!link.ok()) {
     return Status(link.status().code(), fmt::format("node {} on host {}: {}", args.id, host,
                                                     link.status().message()));

@@ -29,8 +29,36 @@ constexpr std::size_t kMaxSlots = 8192;
 nng_duration Ms(Deadline d) { return static_cast<nng_duration>(RemainingMs(d)); }
 }  // namespace
 
+namespace {
+
+// nng_dialer_start(0) blocks until connected or refused, with no time limit of its own: a
+// host that drops packets would hold it for the kernel's connect timeout (minutes). A watchdog
+// closes the dialer when `within` is up, which ends the wait with NNG_ECLOSED.
+int StartWithin(nng_dialer dialer, std::chrono::milliseconds within, bool* timed_out) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, within, [&] { return done; })) {
+      *timed_out = true;
+      nng_dialer_close(dialer);
+    }
+  });
+  int rv = nng_dialer_start(dialer, 0);
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  return rv;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const LinkOptions& o,
-                                                 bool connect_now) {
+                                                 std::chrono::milliseconds connect_within) {
   std::unique_ptr<NodeLink> link(new NodeLink());
   link->url_ = url;
   link->max_message_bytes_ = o.max_message_bytes;
@@ -56,7 +84,12 @@ Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const L
       return Status(s.code(), fmt::format("dial {}: {}", url, s.message()));
     }
   }
-  int rv = nng_dialer_start(dialer, connect_now ? 0 : NNG_FLAG_NONBLOCK);
+  bool timed_out = false;
+  int rv = connect_within.count() > 0 ? StartWithin(dialer, connect_within, &timed_out)
+                                      : nng_dialer_start(dialer, NNG_FLAG_NONBLOCK);
+  if (timed_out) {
+    return Unavailable(fmt::format("dial {}: no answer within {} ms", url, connect_within.count()));
+  }
   if (rv != 0 && IsTlsUrl(url)) {
     return Unavailable(fmt::format("dial {}: {}", url, TlsDialError(rv)));
   }

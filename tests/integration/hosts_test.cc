@@ -32,6 +32,7 @@ struct HostsOptions {
   std::string scheme = "tls+tcp";
   std::string extra;  // appended at the top level (placement, nodes, restart...)
   int request_ms = 1500;
+  int start_ms = 8000;
   // host name -> launch mode; ssh for the others
   std::map<std::string, std::string> launch;
   // host name -> {cert, key} instead of the lab's own
@@ -44,8 +45,8 @@ std::string HostsYaml(const NetnsLab& lab, const HostsOptions& o) {
       "  tls: {{ca: {}, cert: {}, key: {}}}\n",
       o.scheme, kPortBase, o.scheme == "tcp" ? "  insecure: true\n" : "", lab.ca_cert(),
       lab.cert("root"), lab.key("root"));
-  y += fmt::format("timeouts:\n  request_ms: {}\n  orphan_grace_ms: 2000\n  start_ms: 8000\n",
-                   o.request_ms);
+  y += fmt::format("timeouts:\n  request_ms: {}\n  orphan_grace_ms: 2000\n  start_ms: {}\n",
+                   o.request_ms, o.start_ms);
   y += "hosts:\n";
   for (const LabHost& h : lab.hosts()) {
     auto launch = o.launch.count(h.name) ? o.launch.at(h.name) : "ssh";
@@ -373,6 +374,26 @@ TEST_CASE("hosts: create on a host that cannot be reached names the host and the
   CHECK_THAT(line, Catch::Contains("Connection refused"));
   CHECK(c.Command("ping 30") == "Error: Not found");
   CHECK(c.Command("ping 50") == "Ok: 1");
+}
+
+TEST_CASE("hosts: create on a host cut off from the network ends at start_ms, naming the host") {
+  REQUIRE_LAB();
+  NetnsLab lab(3);
+  HostsOptions o;
+  o.start_ms = 2000;
+  o.launch["h3"] = "external";
+  o.extra = "placement: h3\nnodes:\n  - {id: 50, host: h1}\n";
+  ControllerProcess c(Args(lab, o));
+  REQUIRE(c.Command("ping 50", 20s) == "Ok: 1");
+  lab.Partition("h3", true);  // silence: no reset, no refusal
+  auto t0 = std::chrono::steady_clock::now();
+  std::string line = c.Command("create 30", 20s);
+  CHECK_THAT(line, Catch::StartsWith("Error: host h3 (" + lab.host("h3").address + "): "));
+  CHECK_THAT(line, Catch::Contains("no answer within 2000 ms"));
+  CHECK(MsSince(t0) < 2000 + 1500);
+  CHECK(c.Command("exec 50 a 1") == "Ok:50");
+  CHECK(c.Command("ping 30") == "Error: Not found");
+  CHECK(c.Command("pingall") == "Ok: -1");
 }
 
 namespace {

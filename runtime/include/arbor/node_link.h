@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -45,10 +46,13 @@ class NodeLink {
   using Callback = std::function<void(nng_msg* reply, Status status)>;
 
   // Dials `url` without blocking; the connection comes up in the background. With
-  // `connect_now`, the first connection is made before Dial returns, so that a refused one
-  // (no listener, a bad certificate) is an error naming the reason instead of a silent retry.
-  static Result<std::unique_ptr<NodeLink>> Dial(const std::string& url, const LinkOptions& options,
-                                                bool connect_now = false);
+  // `connect_within` above zero, the first connection is made before Dial returns, so that a
+  // refused one (no listener, a bad certificate) is an error naming the reason instead of a
+  // silent retry; a peer that does not answer at all (a host cut off) fails when that time is
+  // up rather than after the kernel's connect timeout.
+  static Result<std::unique_ptr<NodeLink>> Dial(
+      const std::string& url, const LinkOptions& options,
+      std::chrono::milliseconds connect_within = std::chrono::milliseconds(0));
   ~NodeLink();
   NodeLink(const NodeLink&) = delete;
   NodeLink& operator=(const NodeLink&) = delete;
