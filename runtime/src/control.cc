@@ -52,7 +52,6 @@ std::string Encode(const SpawnArgs& m) {
 std::string Encode(const SpawnedReply& m) {
   Writer w;
   w.U64(static_cast<std::uint64_t>(m.pid));
-  w.Str(m.host);
   return w.Take();
 }
 
@@ -114,7 +113,6 @@ Result<SpawnedReply> DecodeSpawnedReply(std::string_view bytes) {
   Reader r = ReaderOf(bytes);
   SpawnedReply m;
   m.pid = static_cast<std::int64_t>(r.U64());
-  m.host = r.Str();
   return Finish(r, m, "spawn reply");
 }
 

@@ -36,15 +36,14 @@ inline constexpr std::string_view kInfoVerb = "arbor.info";
 
 struct SpawnArgs {
   NodeId id = 0;
-  std::string host;  // where the child runs; empty: the parent's host
+  std::string host;  // where the child runs; empty when the deployment has no hosts
   // Set when the controller has started the child itself (a node on an ssh host, whose
   // session must hang on the controller's lifeline, not on this parent): dial it there.
   std::string url;
   std::int64_t pid = 0;
 };
 struct SpawnedReply {
-  std::int64_t pid = 0;  // on the child's host
-  std::string host;
+  std::int64_t pid = 0;  // on the child's host (the caller chose the host)
 };
 struct AdoptArgs {
   NodeId id = 0;

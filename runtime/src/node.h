@@ -83,7 +83,6 @@ class Node {
   // Control verbs and the children's lifecycle (node_control.cc).
   OpResult RunControl(const Op& op, bool* exit_after);
   OpResult Spawn(const SpawnArgs& args);
-  Result<ChildHandle> AttachStarted(const SpawnArgs& args, const std::string& host);
   OpResult Remove(NodeId child);
   OpResult Info();
   OpResult Adopt(const AdoptArgs& args);

@@ -12,6 +12,20 @@
 #include "node.h"
 
 namespace arbor {
+namespace {
+
+// A "launcher" for a node that is already running: the controller started it on its own ssh
+// session and this parent only attaches it.
+class Started final : public Launcher {
+ public:
+  explicit Started(LaunchedNode node) : node_(std::move(node)) {}
+  Result<LaunchedNode> Launch(const NodeLaunch&) override { return node_; }
+
+ private:
+  LaunchedNode node_;
+};
+
+}  // namespace
 
 OpResult Node::RunControl(const Op& op, bool* exit_after) {
   auto arg = [&]() { return op.args.size() == 1 ? std::string_view(op.args[0]) : std::string_view(); };
@@ -36,7 +50,6 @@ OpResult Node::RunControl(const Op& op, bool* exit_after) {
 OpResult Node::Spawn(const SpawnArgs& args) {
   NodeId child = args.id;
   if (child == options_.id) return {AlreadyExists("Already exists"), {}};
-  std::string host = config_.hosts.empty() ? "" : args.host.empty() ? options_.host : args.host;
   int side = SideOf(child);
   std::optional<OpResult> early = children_->With([&](ChildTable::Slots& slots) -> std::optional<OpResult> {
     ChildTable::Slot& slot = slots[side];
@@ -44,7 +57,7 @@ OpResult Node::Spawn(const SpawnArgs& args) {
     // out on the way back while this node was hung). Saying where it is lets the caller
     // finish that create instead of leaving a node nobody knows about.
     if (slot.child && !slot.busy && slot.child->id == child && slot.state == ChildTable::State::kUp) {
-      return OpResult{Status::Ok(), Encode(SpawnedReply{slot.child->pid, slot.child->host})};
+      return OpResult{Status::Ok(), Encode(SpawnedReply{slot.child->pid})};
     }
     if (slot.child || slot.busy) {
       return OpResult{AlreadyExists(fmt::format("node {} already has a child on the side of {}",
@@ -54,14 +67,17 @@ OpResult Node::Spawn(const SpawnArgs& args) {
     return std::nullopt;
   });
   if (early) return *early;
+  // A child the controller already started (args.url) is only dialled: StartChild is given
+  // a launcher that reports it as started.
   bool started_elsewhere = !args.url.empty();
-  Result<ChildHandle> started = started_elsewhere ? AttachStarted(args, host)
-                                                  : StartChild(launcher_, LaunchFor(child, host), link_options_);
+  Started elsewhere(LaunchedNode{static_cast<pid_t>(args.pid), -1, args.url});
+  Result<ChildHandle> started =
+      StartChild(started_elsewhere ? elsewhere : launcher_, LaunchFor(child, args.host), link_options_);
   return children_->WithSaved([&](ChildTable::Slots& slots) -> OpResult {
     ChildTable::Slot& slot = slots[side];
     slot.busy = false;
     if (!started.ok()) return {started.status(), {}};
-    SpawnedReply reply{started->pid, started->host};
+    SpawnedReply reply{started->pid};
     slot.child = std::move(started).value();
     slot.state = ChildTable::State::kUp;
     slot.restarts = 0;
@@ -72,19 +88,6 @@ OpResult Node::Spawn(const SpawnArgs& args) {
     ++slot.generation;
     return {Status::Ok(), Encode(reply)};
   });
-}
-
-Result<ChildHandle> Node::AttachStarted(const SpawnArgs& args, const std::string& host) {
-  Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(args.url, link_options_, std::chrono::milliseconds(config_.start_ms));
-  if (!link.ok()) {
-    return Status(link.status().code(), fmt::format("node {} on host {}: {}", args.id, host,
-                                                    link.status().message()));
-  }
-  if (!(*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(config_.start_ms)))) {
-    return Unavailable(fmt::format("node {} on host {} accepted no connection", args.id, host));
-  }
-  return ChildHandle{args.id, static_cast<pid_t>(args.pid), -1, args.url,
-                     std::move(link).value(), host, false};
 }
 
 NodeLaunch Node::LaunchFor(NodeId child, const std::string& host) const {

@@ -56,10 +56,9 @@ void Node::Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadli
       if (reply != nullptr) {
         auto r = DecodeReply({static_cast<const std::uint8_t*>(nng_msg_body(reply)), nng_msg_len(reply)});
         nng_msg_free(reply);
-        // Entries are self-delimiting: a child's reply is appended whole, once it is known to
-        // be a well-formed list of them.
-        if (r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok() &&
-            DecodeSweep(r->results[0].text).ok()) {
+        // Entries are self-delimiting: a child's reply is appended whole, and decoded once,
+        // by the controller.
+        if (r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok()) {
           std::lock_guard lock(state->mu);
           state->entries += r->results[0].text;
         }

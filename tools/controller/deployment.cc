@@ -72,8 +72,7 @@ void Deployment::Shutdown() {
     std::lock_guard lock(mu_);
     if (shut_down_) return;
     shut_down_ = true;
-    root = std::move(root_);
-    root_.reset();
+    root = TakeRoot();
     for (auto& [id, s] : started_) s.stopping = true;
   }
   if (root) StopChild(*root, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
@@ -141,17 +140,9 @@ Result<pid_t> Deployment::Create(NodeId id) {
     if (!started.ok()) return started.status();
     pid = *started;
   } else {
-    Result<Reply> r = SendAndWait(*parent, {{std::string(kSpawnVerb), {Encode(SpawnArgs{id, host, {}, 0})}}},
-                                  DeadlineIn(CreateBudget(config_)));
-    if (!r.ok()) return r.status();
-    if (!r->route.ok()) return r->route;
-    const OpResult& op = r->results.at(0);
-    if (op.status.code() == Code::kAlreadyExists) return op.status;
-    if (!op.status.ok()) return FailedPrecondition(op.status.message());
-    Result<SpawnedReply> spawned = DecodeSpawnedReply(op.text);
+    Result<SpawnedReply> spawned = AskParentToSpawn(*parent, SpawnArgs{id, host, {}, 0});
     if (!spawned.ok()) return spawned.status();
     pid = static_cast<pid_t>(spawned->pid);
-    host = spawned->host;
   }
   std::lock_guard lock(mu_);
   model_.Insert(id, pid, host);
@@ -169,16 +160,7 @@ Result<pid_t> Deployment::CreateStarted(NodeId id, NodeId parent, const std::str
     std::lock_guard lock(mu_);
     started_[id] = Started{launch, node->pid, node->local_pid, "up", 0, RestartBudget(config_), true};
   }
-  SpawnArgs attach{id, host, node->url, node->pid};
-  Result<Reply> r = SendAndWait(parent, {{std::string(kSpawnVerb), {Encode(attach)}}},
-                                DeadlineIn(CreateBudget(config_)));
-  // The parent unreachable is the route's failure ("Parent is unavailable"); the parent's
-  // refusal of this child (a bad certificate, say) is the child's, with its own message.
-  Status why = !r.ok() ? r.status() : !r->route.ok() ? r->route : Status::Ok();
-  if (why.ok() && !r->results.at(0).status.ok()) {
-    const Status& op = r->results[0].status;
-    why = op.code() == Code::kAlreadyExists ? op : FailedPrecondition(op.message());
-  }
+  Status why = AskParentToSpawn(parent, SpawnArgs{id, host, node->url, node->pid}).status();
   std::lock_guard lock(mu_);
   auto it = started_.find(id);
   bool ours = it != started_.end() && it->second.local_pid == node->local_pid;
@@ -190,6 +172,32 @@ Result<pid_t> Deployment::CreateStarted(NodeId id, NodeId parent, const std::str
   }
   if (ours) it->second.stopping = false;
   return static_cast<pid_t>(node->pid);
+}
+
+// The parent unreachable is the route's failure ("Parent is unavailable"); the parent's refusal
+// of this child (it failed to start, a bad certificate) is the child's, with its own message.
+Result<SpawnedReply> Deployment::AskParentToSpawn(NodeId parent, const SpawnArgs& args) {
+  Result<Reply> r = SendAndWait(parent, {{std::string(kSpawnVerb), {Encode(args)}}},
+                                DeadlineIn(CreateBudget(config_)));
+  if (!r.ok()) return r.status();
+  if (!r->route.ok()) return r->route;
+  const OpResult& op = r->results.at(0);
+  if (op.status.code() == Code::kAlreadyExists) return op.status;
+  if (!op.status.ok()) return FailedPrecondition(op.status.message());
+  return DecodeSpawnedReply(op.text);
+}
+
+// mu_ held. The root's handle, with the pids of its current process (a respawn changes them in
+// started_ only), moved out of the deployment.
+std::optional<ChildHandle> Deployment::TakeRoot() {
+  std::optional<ChildHandle> root = std::move(root_);
+  root_.reset();
+  if (!root) return root;
+  if (auto it = started_.find(root->id); it != started_.end()) {
+    root->pid = it->second.pid;
+    root->local_pid = it->second.local_pid;
+  }
+  return root;
 }
 
 // mu_ held. A node listed under `nodes:` with a host goes there; otherwise the placement rule
@@ -226,8 +234,7 @@ Status Deployment::Remove(NodeId id) {
     std::optional<ChildHandle> root;
     {
       std::lock_guard lock(mu_);
-      root = std::move(root_);
-      root_.reset();
+      root = TakeRoot();
     }
     if (root) StopChild(*root, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
   } else {
@@ -337,10 +344,6 @@ void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid) {
   s.local_pid = node->local_pid;
   s.state = "up";
   ++s.restarts;
-  if (root_ && root_->id == id) {
-    root_->pid = node->pid;
-    root_->local_pid = node->local_pid;
-  }
 }
 
 Deployment::Swept Deployment::Sweep() {

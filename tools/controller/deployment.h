@@ -97,6 +97,8 @@ class Deployment {
   // After the subtree's nodes were asked to stop: makes sure the processes the controller
   // started for them are gone, and forgets them.
   void ReapStarted(const std::vector<NodeId>& ids);
+  Result<SpawnedReply> AskParentToSpawn(NodeId parent, const SpawnArgs& args);
+  std::optional<ChildHandle> TakeRoot();
   NodeLaunch LaunchFor(NodeId id, const std::string& host) const;
   Result<Reply> SendAndWait(NodeId target, std::vector<Op> ops, Deadline deadline);
   std::shared_ptr<NodeLink> root_link() const;
@@ -115,7 +117,7 @@ class Deployment {
 
   mutable std::mutex mu_;  // guards model_, root_, started_ and next_host_
   TreeModel model_;
-  std::optional<ChildHandle> root_;
+  std::optional<ChildHandle> root_;  // its link; its pids live in started_ (TakeRoot())
   std::map<NodeId, Started> started_;
   std::size_t next_host_ = 0;  // round-robin placement
   bool shut_down_ = false;
