@@ -285,6 +285,10 @@ TEST_CASE("hosts: a node listens on its own host's address only") {
         std::string::npos);
   CHECK(listening.find("0.0.0.0:" + std::to_string(kPortBase + 30)) == std::string::npos);
   CHECK(listening.find("*:" + std::to_string(kPortBase + 30)) == std::string::npos);
+  // With the default placement a new node goes on its parent's host: 20 under 30, on h2.
+  REQUIRE(c.Command("create 20", 20s).rfind("Ok: ", 0) == 0);
+  CHECK_THAT(c.Command("info 20"), Catch::EndsWith("host=h2"));
+  CHECK(RunsOn(lab, "h2", InfoPid(c, 20)));
 }
 
 namespace {
