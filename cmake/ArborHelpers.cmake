@@ -24,9 +24,12 @@ function(arbor_target_defaults target)
   endif()
 endfunction()
 
+include(ArborPlugin)
+
 # add_arbor_plugin(<name> SOURCES ... [OUTPUT_DIR dir] [ALLOW_UNDEFINED])
-# Builds libarbor_<name>.so with hidden visibility and -z defs (an unresolved symbol is a link
-# error, not a crash at first call). ALLOW_UNDEFINED exists only for the broken test fixtures.
+# arbor_add_plugin() (what plugin authors use) under arbor's own names: target
+# arbor_plugin_<name>, output in build/lib/arbor/plugins, arbor's warnings. ALLOW_UNDEFINED
+# (no -z defs) exists only for the broken test fixtures.
 function(add_arbor_plugin name)
   cmake_parse_arguments(P "ALLOW_UNDEFINED" "OUTPUT_DIR" "SOURCES" ${ARGN})
   if(NOT P_OUTPUT_DIR)
@@ -36,12 +39,13 @@ function(add_arbor_plugin name)
   set_target_properties(arbor_plugin_${name} PROPERTIES
     OUTPUT_NAME arbor_${name}
     PREFIX lib
-    CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY ${P_OUTPUT_DIR})
-  target_link_libraries(arbor_plugin_${name} PRIVATE arbor::plugin_api)
-  if(NOT P_ALLOW_UNDEFINED AND NOT ARBOR_SANITIZE)
-    target_link_options(arbor_plugin_${name} PRIVATE -Wl,-z,defs)
+  if(P_ALLOW_UNDEFINED)
+    target_link_libraries(arbor_plugin_${name} PRIVATE arbor_plugin_api)
+    set_target_properties(arbor_plugin_${name} PROPERTIES
+      CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  else()
+    target_link_libraries(arbor_plugin_${name} PRIVATE arbor::plugin)
   endif()
   arbor_target_defaults(arbor_plugin_${name})
 endfunction()

@@ -7,6 +7,10 @@ namespace {
 
 class Ping final : public arbor::Plugin {
  public:
+  static arbor::Result<std::unique_ptr<arbor::Plugin>> Create(const arbor::PluginContext& context) {
+    if (!context.options.empty()) return arbor::InvalidArgument("the ping plugin takes no options");
+    return std::unique_ptr<arbor::Plugin>(new Ping());
+  }
   arbor::Result<std::string> Handle(const arbor::Call&) override { return std::string(); }
 };
 
@@ -19,17 +23,6 @@ constexpr arbor::VerbSpec kVerbs[] = {
      .blocking = false},
 };
 
-arbor::Result<std::unique_ptr<arbor::Plugin>> Create(const arbor::PluginContext& context) {
-  if (!context.options.empty()) return arbor::InvalidArgument("the ping plugin takes no options");
-  return std::unique_ptr<arbor::Plugin>(new Ping());
-}
-
-const arbor::PluginDescriptor& Describe() {
-  static const arbor::PluginDescriptor descriptor{
-      .api_version = arbor::kPluginApiVersion, .name = "ping", .verbs = kVerbs, .create = &Create};
-  return descriptor;
-}
-
 }  // namespace
 
-ARBOR_PLUGIN(Describe)
+ARBOR_DEFINE_PLUGIN("ping", Ping, kVerbs);

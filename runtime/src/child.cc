@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "control.h"
+#include "arbor/control.h"
 
 namespace arbor {
 

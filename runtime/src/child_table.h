@@ -23,7 +23,7 @@
 
 #include "arbor/child.h"
 #include "arbor/restart_policy.h"
-#include "control.h"
+#include "arbor/control.h"
 
 namespace arbor {
 

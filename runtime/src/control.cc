@@ -1,4 +1,4 @@
-#include "control.h"
+#include "arbor/control.h"
 
 #include "codec.h"
 

@@ -1,4 +1,4 @@
-#include "dispatcher.h"
+#include "arbor/dispatcher.h"
 
 #include <fmt/format.h>
 

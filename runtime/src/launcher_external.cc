@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "arbor/config_handoff.h"
-#include "control.h"
+#include "arbor/control.h"
 #include "launchers.h"
 
 namespace arbor {

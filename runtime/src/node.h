@@ -26,10 +26,10 @@
 #include "arbor/config.h"
 #include "arbor/plugin_loader.h"
 #include "child_table.h"
-#include "dispatcher.h"
+#include "arbor/dispatcher.h"
 #include "routing.h"
 #include "server.h"
-#include "worker_pool.h"
+#include "arbor/worker_pool.h"
 
 namespace arbor {
 

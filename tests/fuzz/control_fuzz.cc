@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "control.h"
+#include "arbor/control.h"
 
 namespace {
 

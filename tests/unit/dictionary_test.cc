@@ -9,7 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "arbor/plugin_loader.h"
-#include "dispatcher.h"
+#include "arbor/dispatcher.h"
 
 namespace arbor {
 namespace {

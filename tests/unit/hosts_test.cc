@@ -6,7 +6,7 @@
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
 #include "arbor/launcher.h"
-#include "control.h"
+#include "arbor/control.h"
 
 namespace arbor {
 namespace {

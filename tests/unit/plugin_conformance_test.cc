@@ -26,7 +26,7 @@
 
 #include "arbor/message.h"
 #include "arbor/plugin_loader.h"
-#include "dispatcher.h"
+#include "arbor/dispatcher.h"
 
 namespace arbor {
 namespace {

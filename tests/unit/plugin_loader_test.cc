@@ -13,7 +13,7 @@
 
 #include "arbor/config.h"
 #include "arbor/plugin_loader.h"
-#include "dispatcher.h"
+#include "arbor/dispatcher.h"
 
 namespace arbor {
 namespace {

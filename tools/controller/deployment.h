@@ -24,9 +24,9 @@
 #include "arbor/config.h"
 #include "arbor/launcher.h"
 #include "arbor/restart_policy.h"
-#include "control.h"
+#include "arbor/control.h"
 #include "tree_model.h"
-#include "worker_pool.h"
+#include "arbor/worker_pool.h"
 
 namespace arbor::controller {
 

@@ -28,7 +28,7 @@
 
 #include "command.h"
 #include "deployment.h"
-#include "worker_pool.h"
+#include "arbor/worker_pool.h"
 
 namespace arbor::controller {
 

@@ -19,19 +19,24 @@
 // threads when the verb is not marked blocking. Guard shared state yourself.
 // Lifetime: the runtime keeps the library loaded for as long as any Plugin it made is alive.
 //
-// See plugins/dictionary/dictionary.cc for a complete, commented example.
+// These headers (plugin.h, result.h, status.h, node_id.h) are the whole plugin API: header-only,
+// installed by `cmake --install`, and used through find_package(arbor) and arbor_add_plugin().
+// See docs/writing-a-plugin.md, examples/plugins/sum/ (the smallest plugin) and
+// plugins/dictionary/dictionary.cc (the tutorial).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <boost/dll/alias.hpp>
 
-#include "arbor/message.h"
+#include "arbor/node_id.h"
 #include "arbor/result.h"
 
 namespace arbor {
@@ -96,3 +101,40 @@ using PluginEntryPoint = const PluginDescriptor&();
 #define ARBOR_PLUGIN(descriptor_function)                                       \
   static_assert(::arbor::kPluginApiVersion == 1, "update the entry point name"); \
   BOOST_DLL_ALIAS(descriptor_function, arbor_plugin_v1)
+
+namespace arbor::detail {
+
+// The factory ARBOR_DEFINE_PLUGIN installs: `T::Create(context)` when T declares one (for a
+// plugin whose options can be wrong, so it can refuse them as a Status), else a constructor
+// taking the context, else the default constructor.
+template <typename T>
+Result<std::unique_ptr<Plugin>> MakePlugin(const PluginContext& context) {
+  using Made = Result<std::unique_ptr<Plugin>>;
+  if constexpr (requires { { T::Create(context) } -> std::convertible_to<Made>; }) {
+    return T::Create(context);
+  } else if constexpr (std::is_constructible_v<T, const PluginContext&>) {
+    return std::unique_ptr<Plugin>(new T(context));
+  } else {
+    return std::unique_ptr<Plugin>(new T());
+  }
+}
+
+}  // namespace arbor::detail
+
+// The whole entry point of a plugin made of one Plugin class, in one line at namespace scope:
+//
+//   ARBOR_DEFINE_PLUGIN("sum", Sum, kVerbs);
+//
+// defines the descriptor (name, verbs, API version), the factory (see detail::MakePlugin) and
+// the exported entry point. A plugin that needs more control writes the descriptor function
+// itself and exports it with ARBOR_PLUGIN.
+#define ARBOR_DEFINE_PLUGIN(plugin_name, PluginType, verb_specs)                                \
+  static const ::arbor::PluginDescriptor& arbor_plugin_describe() {                              \
+    static const ::arbor::PluginDescriptor descriptor{                                           \
+        .api_version = ::arbor::kPluginApiVersion,                                               \
+        .name = plugin_name,                                                                     \
+        .verbs = verb_specs,                                                                     \
+        .create = &::arbor::detail::MakePlugin<PluginType>};                                     \
+    return descriptor;                                                                           \
+  }                                                                                              \
+  ARBOR_PLUGIN(arbor_plugin_describe)

@@ -25,7 +25,20 @@ enum class Code : std::uint8_t {
 };
 
 // Returns a short stable name for `code`, such as "unavailable".
-const char* CodeName(Code code);
+// Inline, like the rest of the plugin API, so a plugin never links against the runtime.
+inline const char* CodeName(Code code) {
+  switch (code) {
+    case Code::kOk: return "ok";
+    case Code::kNotFound: return "not found";
+    case Code::kUnavailable: return "unavailable";
+    case Code::kAlreadyExists: return "already exists";
+    case Code::kInvalidArgument: return "invalid argument";
+    case Code::kUnknownVerb: return "unknown verb";
+    case Code::kInternal: return "internal error";
+    case Code::kFailedPrecondition: return "failed precondition";
+  }
+  return "unknown code";
+}
 
 class Status {
  public:
@@ -38,7 +51,10 @@ class Status {
   const std::string& message() const { return message_; }
 
   // "unavailable: node 5 has no connection", or "ok".
-  std::string ToString() const;
+  std::string ToString() const {
+    if (ok()) return "ok";
+    return message_.empty() ? CodeName(code_) : std::string(CodeName(code_)) + ": " + message_;
+  }
 
  private:
   Code code_ = Code::kOk;

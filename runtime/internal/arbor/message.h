@@ -22,12 +22,11 @@
 #include <string_view>
 #include <vector>
 
+#include "arbor/node_id.h"
 #include "arbor/result.h"
 #include "arbor/status.h"
 
 namespace arbor {
-
-using NodeId = std::int64_t;
 
 // A whole decimal 64-bit integer: no sign-only, no spaces, no trailing characters.
 std::optional<NodeId> ParseNodeId(std::string_view text);
