@@ -1,8 +1,12 @@
 // Fixture: a plugin that breaks two rules arbor-plugin-check must catch.
-//   lazy   not marked blocking, yet sleeps 60 ms per call (it would stall a node's I/O thread)
-//   huge   answers 70,000 bytes, more than a reply can carry
-//   fine   answers "ok" at once
+//   lazy        not marked blocking, yet every 10th call sleeps 60 ms (it would stall a node's
+//               I/O thread)
+//   huge        answers 70,000 bytes, more than a reply can carry
+//   crash <x>   aborts the process when x is "abc"
+//   fine        answers "ok" at once
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -13,16 +17,24 @@ namespace {
 class Sluggish final : public arbor::Plugin {
  public:
   arbor::Result<std::string> Handle(const arbor::Call& call) override {
-    if (call.verb == "lazy") std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    if (call.verb == "lazy" && calls_++ % 10 == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    }
+    if (call.verb == "crash" && call.args[0] == "abc") std::abort();
     if (call.verb == "huge") return std::string(70000, 'x');
     return std::string("ok");
   }
+
+ private:
+  std::atomic<int> calls_{0};
 };
 
 constexpr arbor::VerbSpec kVerbs[] = {
-    {.name = "lazy", .min_args = 0, .max_args = 0, .usage = "", .help = "sleeps 60 ms inline",
+    {.name = "lazy", .min_args = 0, .max_args = 0, .usage = "", .help = "every 10th call sleeps 60 ms inline",
      .blocking = false},
     {.name = "huge", .min_args = 0, .max_args = 0, .usage = "", .help = "answers 70,000 bytes",
+     .blocking = false},
+    {.name = "crash", .min_args = 1, .max_args = 1, .usage = "<x>", .help = "aborts on abc",
      .blocking = false},
     {.name = "fine", .min_args = 0, .max_args = 0, .usage = "", .help = "answers ok",
      .blocking = false},

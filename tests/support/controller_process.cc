@@ -22,11 +22,13 @@ std::string TestConfig(const std::string& name) {
   return std::string(ARBOR_TEST_CONFIG_DIR) + "/" + name;
 }
 
-ControllerProcess::ControllerProcess(std::vector<std::string> args, Mode mode) {
+ControllerProcess::ControllerProcess(std::vector<std::string> args, Mode mode,
+                                     std::string binary) {
   static int counter = 0;
   stderr_path_ = "/tmp/arbor-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++) +
                  ".stderr";
-  std::vector<std::string> argv_s = {BinDir() + "/arbor", "--history", ""};
+  if (binary.empty()) binary = BinDir() + "/arbor";
+  std::vector<std::string> argv_s = {binary, "--history", ""};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());

@@ -23,7 +23,9 @@ std::string TestConfig(const std::string& name);  // tests/configs/<name>
 class ControllerProcess {
  public:
   enum class Mode { kPipe, kPty };
-  explicit ControllerProcess(std::vector<std::string> args = {}, Mode mode = Mode::kPipe);
+  // `binary`: another arbor than the build tree's (an installed one).
+  explicit ControllerProcess(std::vector<std::string> args = {}, Mode mode = Mode::kPipe,
+                             std::string binary = {});
   // False where the machine offers no pseudo-terminals (a chroot without /dev/pts).
   static bool PtyAvailable();
   ~ControllerProcess();

@@ -23,4 +23,14 @@ bool WaitFor(std::function<bool()> condition, std::chrono::milliseconds timeout)
 // Every running arbor-node process whose command line contains `session`.
 std::vector<pid_t> NodesOfSession(const std::string& session);
 
+// What a program printed and how it ended.
+struct ProgramRun {
+  int exit_code = -1;      // -1 when killed by a signal or timed out
+  bool timed_out = false;  // killed after `timeout`
+  std::string output;      // stdout and stderr, interleaved as written
+};
+// Runs argv (argv[0] searched in PATH) with posix_spawn, stdin from /dev/null, and waits at most
+// `timeout` for it to exit.
+ProgramRun RunProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
 }  // namespace arbor::testing

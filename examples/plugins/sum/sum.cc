@@ -17,7 +17,8 @@ class Sum final : public arbor::Plugin {
     long long n = 0, total = 0, k = 0;
     if (!ParseInt(call.args[0], n) || n < 0) return arbor::InvalidArgument("n must be a count");
     if (n != static_cast<long long>(call.args.size()) - 1)
-      return arbor::InvalidArgument("expected " + call.args[0] + " numbers after n");
+      return arbor::InvalidArgument("expected " + call.args[0] + " numbers after n, got " +
+                                    std::to_string(call.args.size() - 1));
     for (const std::string& arg : call.args.subspan(1)) {
       if (!ParseInt(arg, k)) return arbor::InvalidArgument("not a 64-bit integer: " + arg);
       if (__builtin_add_overflow(total, k, &total)) return arbor::InvalidArgument("overflow");
