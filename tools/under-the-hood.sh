@@ -27,7 +27,7 @@ command -v strace >/dev/null || die "strace is not installed (apt-get install st
 # What the document needs, and little else: process life, descriptors, the plugin files,
 # sockets, and the poll/epoll loops. futex and the like would drown the rest.
 syscalls=clone,clone3,execve,wait4,waitid,exit_group,kill,pipe2,dup2,dup3,close,memfd_create
-syscalls+=,fcntl,openat,mmap,read,write,readv,writev,socket,bind,listen,accept,accept4,connect
+syscalls+=,fcntl,openat,mmap,read,pread64,write,readv,writev,socket,bind,listen,accept,accept4,connect
 syscalls+=,getsockname,getsockopt,sendmsg,recvmsg,shutdown,poll,ppoll,epoll_create1,epoll_ctl
 syscalls+=,epoll_wait,epoll_pwait,eventfd2,signalfd4
 
@@ -125,7 +125,9 @@ strace_pid=''
 root=$(cd "$(dirname "$0")/.." && pwd)
 noise='<anon_inode:\[signalfd\]>, 0x|wait4\(-1, 0x[0-9a-f]+, WNOHANG, NULL\) = (0|-1 ECHILD)'
 noise+='|poll\(\[\{fd=[0-9]+<anon_inode:\[signalfd\]>|<\.\.\. poll resumed>\) = 0 \(Timeout\)'
-noise+='|/lib/x86_64-linux-gnu/|ld\.so\.cache|MAP_ANONYMOUS|/sys/devices/system/cpu'
+noise+='|read\([0-9]+<anon_inode:\[signalfd\]>,  <unf|<\.\.\. read resumed>0x[0-9a-f]+, 128\) = -1 EAGAIN'
+noise+='|<\.\.\. wait4 resumed>0x[0-9a-f]+, WNOHANG, NULL\) = (0|-1 ECHILD)'
+noise+='|/lib/x86_64-linux-gnu/|ld\.so\.cache|MAP_ANONYMOUS|<\.\.\. mmap resumed>|/sys/devices/system/cpu'
 
 excerpt() {
   echo
