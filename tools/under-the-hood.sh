@@ -51,7 +51,7 @@ cleanup() {
   # with it. Whatever is still there after 5 s is killed, by pid.
   [ -n "$to_arbor" ] && exec {to_arbor}>&-
   for ((i = 0; i < 50; i++)); do
-    [ -n "$strace_pid" ] && kill -0 "$strace_pid" 2>/dev/null || break
+    if [ -z "$strace_pid" ] || ! kill -0 "$strace_pid" 2>/dev/null; then break; fi
     sleep 0.1
   done
   if [ -n "$strace_pid" ] && kill -0 "$strace_pid" 2>/dev/null; then
