@@ -9,10 +9,12 @@
 # embedded default config (abstract sockets):
 #   create 50, create 30, create 20     a chain: 50 is the root, 30 a middle node, 20 a leaf
 #   exec 20 x 5, exec 20 x              each goes controller -> 50 -> 30 -> 20 and back
-#   kill -9 <pid of node 20>            from this script, not through arbor
+#   kill -9 <pid of node 20>            from this script, not through arbor; then 0.5 s, so
+#                                       that node 30's redials of the dead node show
 #   ping 20, pingall                    Ok: 0, Ok: 20
 # Then it closes the controller's stdin and waits for the whole traced tree to exit. Every
 # process it started is gone when it returns, also when it fails or is interrupted.
+# The excerpts go to stdout, the session (commands and answers) to stderr.
 set -euo pipefail
 
 build=${1:-build}

@@ -373,6 +373,7 @@ TEST_CASE("syscalls: a default tree binds and connects only to unix sockets and 
     REQUIRE(arbor.WaitExit(10s));  // strace -f exits once every traced process has
   }
 
+  // A failed run keeps the trace for reading; its path is in the failure message.
   std::ifstream in(trace);
   REQUIRE(in.good());
   TraceCheck c = CheckTrace(in);
