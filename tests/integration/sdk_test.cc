@@ -153,7 +153,7 @@ TEST_CASE("an installed arbor builds the sum example out of tree and serves it",
                           (prefix / "bin/arbor").string());
   CHECK(arbor.Command("create 10") .rfind("Ok: ", 0) == 0);
   CHECK(arbor.Command("sum 10 3 1 2 3") == "Ok:10: 6");
-  CHECK(arbor.Command("sum 10 2 9223372036854775807 1") == "Error:10: overflow");
+  CHECK(arbor.Command("sum 10 2 9223372036854775807 1") == "Error:10: sum overflows");
   CHECK(arbor.Command("sum 10 2 1") == "Error:10: expected 2 numbers after n, got 1");
   CHECK(arbor.Command("exec 10 a 5") == "Ok:10");
   CHECK(arbor.Command("exec 10 a") == "Ok:10: 5");

@@ -21,7 +21,7 @@ class Sum final : public arbor::Plugin {
                                     std::to_string(call.args.size() - 1));
     for (const std::string& arg : call.args.subspan(1)) {
       if (!ParseInt(arg, k)) return arbor::InvalidArgument("not a 64-bit integer: " + arg);
-      if (__builtin_add_overflow(total, k, &total)) return arbor::InvalidArgument("overflow");
+      if (__builtin_add_overflow(total, k, &total)) return arbor::InvalidArgument("sum overflows");
     }
     return std::to_string(total);
   }
