@@ -143,24 +143,39 @@ std::size_t DecodeRecord(std::string_view file, std::size_t at, std::string_view
   return kRecordHeader + len;
 }
 
-// True when a valid record starts anywhere in `file` at or after byte `from`. A random 8-byte
+// The longest record a set can write: the wire carries names of at most 64 KiB. A crash tears
+// at most the record being written, so damage that starts further than this from the end of
+// the file cannot be a torn write.
+constexpr std::size_t kMaxWrittenRecord = kRecordHeader + kEntryOverhead + 64 * 1024;
+// What the search for a valid record after damage may spend on checksums. A real torn tail
+// costs next to nothing (its name bytes read as impossible lengths); only crafted bytes make
+// many offsets worth a CRC, and those are called corruption rather than searched for minutes.
+constexpr std::size_t kSearchBudgetBytes = 16u << 20;
+
+enum class Search { kNothing, kFound, kTooCostly };
+
+// Whether a valid record starts anywhere in `file` at or after byte `from`. A random 8-byte
 // header almost never passes the length checks, and one that does still needs a matching
 // CRC32, so this tells garbage from data reliably.
-bool ValidRecordFrom(std::string_view file, std::size_t from) {
+Search ValidRecordFrom(std::string_view file, std::size_t from) {
   std::string_view name;
   std::int64_t value = 0;
   std::string why;
+  std::size_t spent = 0;
   for (std::size_t at = from; at + kRecordHeader <= file.size(); ++at) {
-    if (DecodeRecord(file, at, &name, &value, &why) != 0) return true;
+    const std::size_t len = GetU32(file, at);
+    if (len < kMinPayload || len > kMaxPayload || file.size() - at - kRecordHeader < len) continue;
+    if ((spent += len) > kSearchBudgetBytes) return Search::kTooCostly;
+    if (DecodeRecord(file, at, &name, &value, &why) != 0) return Search::kFound;
   }
-  return false;
+  return Search::kNothing;
 }
 
 struct Replay {
   std::uint64_t good_bytes = 0;   // the length of the valid prefix
   std::uint64_t records = 0;      // records in it
   std::optional<Damage> torn;     // a write cut short by a crash: dropped
-  std::optional<Damage> corrupt;  // damage with valid data after it: nothing may be loaded
+  std::optional<Damage> corrupt;  // anything else: nothing may be loaded
 };
 
 Replay ReplayJournal(std::string_view file, Map* values) {
@@ -172,12 +187,25 @@ Replay ReplayJournal(std::string_view file, Map* values) {
     std::string why;
     const std::size_t n = DecodeRecord(file, at, &name, &value, &why);
     if (n == 0) {
-      // Torn or corrupt? A write torn by a crash is the last thing in the file: it was the last
-      // write. A valid record after the damage means something broke data already written.
-      if (ValidRecordFrom(file, at + 1)) {
-        r.corrupt = Damage{at, why};
-      } else {
-        r.torn = Damage{at, why};
+      // Torn or corrupt? A write torn by a crash is the last thing in the file, and at most one
+      // record long: it was the last write. More damage than that, or a valid record after it,
+      // means something broke data already written.
+      const std::size_t damaged = file.size() - at;
+      if (damaged > kMaxWrittenRecord) {
+        r.corrupt = Damage{at, why + ", and the " + std::to_string(damaged) +
+                                   " bytes from there to the end are more than one record"};
+        break;
+      }
+      switch (ValidRecordFrom(file, at + 1)) {
+        case Search::kNothing:
+          r.torn = Damage{at, why};
+          break;
+        case Search::kFound:
+          r.corrupt = Damage{at, why + ", and a valid record follows"};
+          break;
+        case Search::kTooCostly:
+          r.corrupt = Damage{at, why + ", and what follows is not the tail of one record"};
+          break;
       }
       break;
     }

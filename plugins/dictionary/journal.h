@@ -26,12 +26,14 @@
 // crc32 is the common one (zlib's, polynomial 0xEDB88320).
 //
 // What loading does with damage:
-//   - The journal ends inside a record, or its last record is bad and nothing valid follows: a
-//     write torn by a crash. That record was never acknowledged (it was still being written), so
-//     it is dropped, logged on stderr, and the journal is cut back to the last good record, so
-//     new records follow valid data.
-//   - A bad record with a valid record somewhere after it, or any damage in the snapshot: that
-//     is corruption, not a torn write, and it may have eaten acknowledged sets. Nothing is
+//   - The journal ends inside a record, or its last record is bad, the damage is no longer than
+//     the largest record a set writes, and nothing valid follows: a write torn by a crash. That
+//     record was never acknowledged (it was still being written), so it is dropped, logged on
+//     stderr, and the journal is cut back to the last good record, so new records follow valid
+//     data.
+//   - Anything else: damage longer than one record, a bad record with a valid record after it,
+//     or any damage in the snapshot. That is corruption, not a torn write, and it may have
+//     eaten acknowledged sets. Nothing is
 //     loaded, the Journal comes back failed (see Health), and it never writes to the files, so a
 //     human can look at them: nothing more is lost.
 //
@@ -125,3 +127,6 @@ class Journal {
 };
 
 }  // namespace dictionary
+//
+// Loading is linear in the file's size: records are checked in one pass, and the search for a
+// valid record after damage is confined to the last record's length and a fixed checksum budget.
