@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "processes.h"
 #include "tree_helpers.h"
@@ -223,6 +224,31 @@ TEST_CASE("ping -c: a killed node loses every probe, and there is no rtt line") 
   CHECK(std::regex_match(summary, std::regex("2 packets transmitted, 0 received, "
                                              "100% packet loss, time [0-9]+ms")));
   CHECK(c.NextLine() == "Ok: 1");  // no rtt line before the next command's answer
+}
+
+TEST_CASE("repl: Ctrl-C ends a ping series with its statistics, and exit does not wait") {
+  if (!ControllerProcess::PtyAvailable()) {
+    WARN("no pseudo-terminal here (a chroot without /dev/pts?): REPL test skipped");
+    return;
+  }
+  ControllerProcess c({"--config", TestConfig("fast.yaml")}, ControllerProcess::Mode::kPty);
+  REQUIRE(c.ReadUntil("> ", 10s));
+  c.Send("create 10");
+  REQUIRE(c.ReadUntil("Ok: ", 10s));
+  c.Send("ping 10 -c 1000 -i 50");  // 50 s if left alone
+  REQUIRE(c.ReadUntil("ping 10 -c 1000 -i 50", 10s));
+  std::this_thread::sleep_for(200ms);  // a few probes go out
+  c.Kill(SIGINT);
+  auto stats = c.ReadUntil(" received", 5s);
+  REQUIRE(stats);
+  CHECK(stats->find("reply from node 10: seq=1 time=") != std::string::npos);
+  CHECK(stats->find("1000 packets transmitted") == std::string::npos);
+  CHECK(stats->find("--- node 10 ping statistics ---") != std::string::npos);
+  c.Send("ping 10 -c 1000 -i 50");
+  c.Send("exit");
+  auto st = c.Wait(5s);
+  REQUIRE(st);
+  CHECK(WIFEXITED(*st));
 }
 
 TEST_CASE("tree --dot: a Graphviz digraph of the tree, and tree keeps the SPEC text in a pipe") {

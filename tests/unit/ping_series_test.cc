@@ -51,5 +51,11 @@ TEST_CASE("ping series: lost probes, and no rtt line when nothing came back") {
         "2 packets transmitted, 0 received, 100% packet loss, time 12ms");
 }
 
+TEST_CASE("ping series: stopped before its first probe, the summary is two counts") {
+  PingSeries none(3);
+  CHECK(none.Summary(milliseconds(0)) ==
+        "--- node 3 ping statistics ---\n0 packets transmitted, 0 received");
+}
+
 }  // namespace
 }  // namespace arbor::controller

@@ -49,11 +49,12 @@ std::string PingSeries::Add(int seq, const Status& status, std::chrono::microsec
 }
 
 std::string PingSeries::Summary(std::chrono::milliseconds elapsed) const {
-  float loss = transmitted_ == 0 ? 0 : float((transmitted_ - received_) * 100.0 / transmitted_);
   std::string out = fmt::format(
-      "--- node {} ping statistics ---\n"
-      "{} packets transmitted, {} received, {:g}% packet loss, time {}ms",
-      id_, transmitted_, received_, loss, elapsed.count());
+      "--- node {} ping statistics ---\n{} packets transmitted, {} received", id_, transmitted_,
+      received_);
+  if (transmitted_ == 0) return out;  // stopped before its first probe; as iputils
+  float loss = float((transmitted_ - received_) * 100.0 / transmitted_);
+  out += fmt::format(", {:g}% packet loss, time {}ms", loss, elapsed.count());
   if (received_ == 0) return out;
   std::int64_t avg = sum_us_ / received_;
   // iputils' two forms: the exact one while sum*sum cannot overflow, else the cheap one.

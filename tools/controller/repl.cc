@@ -101,6 +101,7 @@ void FlushResults(Repl& r) {
     for (ssize_t i = 0; i < n; ++i) interrupted |= buf[i] == 'i';
   }
   if (interrupted) {
+    r.scheduler->StopSeries();  // as Ctrl-C stops ping: the statistics still come
     std::fputs("^C\n", stdout);
     rl_replace_line("", 0);
     rl_forced_update_display();
@@ -152,6 +153,7 @@ int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOption
   }
   rl_callback_handler_remove();
   // Commands still in flight finish, and their results are shown, before the tree goes down.
+  scheduler.EndSeries();
   scheduler.Drain();
   FlushResults(r);
   if (!options.history_file.empty()) {

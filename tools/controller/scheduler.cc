@@ -1,7 +1,6 @@
 #include "scheduler.h"
 
 #include <future>
-#include <thread>
 
 #include "format.h"
 #include "ping_series.h"
@@ -211,16 +210,36 @@ void Scheduler::StartSeries(NodeId target, Segment& segment, Actions& actions) {
   });
 }
 
+void Scheduler::StopSeries() {
+  std::lock_guard lock(series_mu_);
+  ++series_stops_;
+  series_cv_.notify_all();
+}
+
+void Scheduler::EndSeries() {
+  std::lock_guard lock(series_mu_);
+  series_ended_ = true;
+  series_cv_.notify_all();
+}
+
 // Each probe is one ping sent alone (never coalesced), timed from send to answer; probes start
 // every interval_ms, or at once after an answer slower than that.
 Outcome Scheduler::RunSeries(const Command& c) {
   using Clock = std::chrono::steady_clock;
   if (!deployment_.Contains(c.id)) return ErrorOutcome(NotFound("Not found"));
+  std::unique_lock lock(series_mu_);
+  const std::uint64_t epoch = series_stops_;
+  auto stopped = [&] { return series_ended_ || series_stops_ != epoch; };
+  lock.unlock();
   PingSeries series(c.id);
   std::string lines;
   const Clock::time_point start = Clock::now();
   Clock::time_point last_answer = start;
   for (int seq = 1; seq <= c.count; ++seq) {
+    lock.lock();
+    bool stop = stopped();
+    lock.unlock();
+    if (stop) break;
     auto answer = std::make_shared<std::promise<Result<Reply>>>();
     std::future<Result<Reply>> reply = answer->get_future();
     Clock::time_point sent = Clock::now();
@@ -231,7 +250,9 @@ Outcome Scheduler::RunSeries(const Command& c) {
     auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(last_answer - sent);
     lines += series.Add(seq, ProbeStatus(r), rtt) + "\n";
     if (seq < c.count) {
-      std::this_thread::sleep_until(start + seq * std::chrono::milliseconds(c.interval_ms));
+      lock.lock();
+      series_cv_.wait_until(lock, start + seq * std::chrono::milliseconds(c.interval_ms), stopped);
+      lock.unlock();
     }
   }
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(last_answer - start);

@@ -54,6 +54,11 @@ class Scheduler {
   void Submit(Command command, Done done);
   // Blocks until every submitted command has finished.
   void Drain();
+  // Ends the ping series running now after their current probe (Ctrl-C, as for iputils
+  // ping); each still answers with its statistics. EndSeries() also ends every later one at
+  // once: for leaving, so that `exit` never waits out a long series.
+  void StopSeries();
+  void EndSeries();
 
  private:
   struct Job {
@@ -98,6 +103,10 @@ class Scheduler {
   WorkerPool create_workers_{kCreateWorkers};
   // Ping series mostly sleep; a few at once cover a person watching several nodes.
   WorkerPool series_workers_{4};
+  std::mutex series_mu_;
+  std::condition_variable series_cv_;
+  std::uint64_t series_stops_ = 0;  // StopSeries() calls so far
+  bool series_ended_ = false;
 };
 
 }  // namespace arbor::controller
