@@ -10,7 +10,8 @@ constexpr std::size_t kWidth = 20;
 
 }  // namespace
 
-ProgressBar::ProgressBar(std::FILE* out, std::size_t total) : out_(out), total_(total) {}
+ProgressBar::ProgressBar(std::FILE* out, std::size_t total, Clock::time_point start)
+    : out_(out), total_(total), start_(start) {}
 
 std::string ProgressBar::Line(std::size_t done, std::size_t total, Clock::duration elapsed) {
   std::size_t filled = total == 0 ? kWidth : done * kWidth / total;
@@ -23,8 +24,7 @@ std::string ProgressBar::Line(std::size_t done, std::size_t total, Clock::durati
   return line + fmt::format("  {:.1f} nodes/s  {:.1f} s left", rate, (total - done) / rate);
 }
 
-void ProgressBar::Update(std::size_t done) {
-  Clock::time_point now = Clock::now();
+void ProgressBar::Update(std::size_t done, Clock::time_point now) {
   if (finished_ || (drawn_ && now - last_draw_ < kRedrawEvery)) return;
   fmt::print(out_, "\r\033[K{}", Line(done, total_, now - start_));
   std::fflush(out_);

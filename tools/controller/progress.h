@@ -18,9 +18,11 @@ class ProgressBar {
  public:
   using Clock = std::chrono::steady_clock;
 
-  ProgressBar(std::FILE* out, std::size_t total);
+  ProgressBar(std::FILE* out, std::size_t total, Clock::time_point start = Clock::now());
   // Redraws with `done` finished, unless the last redraw was under 100 ms ago.
-  void Update(std::size_t done);
+  void Update(std::size_t done) { Update(done, Clock::now()); }
+  // The same at a given time: the seam the tests use instead of sleeping.
+  void Update(std::size_t done, Clock::time_point now);
   // Erases the line. Idempotent; the destructor calls it.
   void Finish();
   ~ProgressBar() { Finish(); }
@@ -31,7 +33,7 @@ class ProgressBar {
  private:
   std::FILE* out_;
   std::size_t total_;
-  Clock::time_point start_ = Clock::now();
+  Clock::time_point start_;
   Clock::time_point last_draw_{};
   bool drawn_ = false;
   bool finished_ = false;
