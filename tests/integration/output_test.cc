@@ -283,6 +283,7 @@ TEST_CASE("tree on a terminal: drawn with box characters, states in colour") {
     WARN("no pseudo-terminal here (a chroot without /dev/pts?): REPL test skipped");
     return;
   }
+  unsetenv("NO_COLOR");  // the controller inherits our environment
   ControllerProcess c({"--config", TestConfig("fast.yaml")}, ControllerProcess::Mode::kPty);
   REQUIRE(c.ReadUntil("> ", 10s));
   for (const char* id : {"10", "5", "15", "12"}) {
@@ -298,6 +299,23 @@ TEST_CASE("tree on a terminal: drawn with box characters, states in colour") {
   CHECK(drawn->find("    └── 12 ") != std::string::npos);
   c.Send("exit");
   CHECK(c.Wait(10s));
+
+  SECTION("NO_COLOR: the same drawing without colour") {
+    setenv("NO_COLOR", "1", 1);
+    ControllerProcess plain({"--config", TestConfig("fast.yaml")}, ControllerProcess::Mode::kPty);
+    unsetenv("NO_COLOR");
+    REQUIRE(plain.ReadUntil("> ", 10s));
+    plain.Send("create 10");
+    REQUIRE(plain.ReadUntil("Ok: ", 10s));
+    plain.Send("create 5");
+    REQUIRE(plain.ReadUntil("Ok: ", 10s));
+    plain.Send("tree");
+    auto text = plain.ReadUntil("└── 5 up pid=", 10s);
+    REQUIRE(text);
+    CHECK(text->find("\x1b[32m") == std::string::npos);
+    plain.Send("exit");
+    CHECK(plain.Wait(10s));
+  }
 }
 
 namespace {
