@@ -354,12 +354,25 @@ TEST_CASE("deploy progress: a bar on a terminal, erased before the prompt") {
   CHECK(c.Wait(10s));
 }
 
-TEST_CASE("deploy progress: no bar in batch mode, nor with --quiet") {
+TEST_CASE("deploy progress: no bar in batch mode, nor into a file, nor with --quiet") {
   std::string config = ManyNodesConfig(30);
   SECTION("batch mode") {
     ControllerProcess c({"--config", config});
     CHECK(c.Command("exec 74 x 1") == "Ok:74");
     CHECK(c.Stderr().find("deploying") == std::string::npos);
+  }
+  SECTION("REPL with stderr into a file") {
+    if (!ControllerProcess::PtyAvailable()) {
+      WARN("no pseudo-terminal here: the REPL case not tested");
+      return;
+    }
+    ControllerProcess c({"--config", config}, ControllerProcess::Mode::kPty);
+    REQUIRE(c.ReadUntil("> ", 20s));
+    c.Send("exec 74 x 1");
+    REQUIRE(c.ReadUntil("Ok:74", 10s));
+    CHECK(c.Stderr().find("deploying") == std::string::npos);
+    c.Send("exit");
+    CHECK(c.Wait(10s));
   }
   SECTION("--quiet at a terminal") {
     if (!ControllerProcess::PtyAvailable()) {
