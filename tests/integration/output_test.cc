@@ -150,6 +150,7 @@ TEST_CASE("json: one object per command, in input order, with the structured ans
       "exec 10 \"q\\\xff\n"
       "remove 5\n"
       "tree\n"
+      "ping 10 -c 2 -i 10\n"
       "info 10";
   c.Send(script);
   CheckJson(c.NextLine(), "create 10", true, "10", "[0-9]+");
@@ -164,10 +165,18 @@ TEST_CASE("json: one object per command, in input order, with the structured ans
   CheckJson(c.NextLine(), "frobnicate 3", false, "", "unknown command 'frobnicate'.*");
   CheckJson(c.NextLine(), "create x", false, "", "invalid node id 'x'.*");
   // A control character and a byte that is not UTF-8 still make a valid JSON line.
-  CheckJson(c.NextLine(), "exec 10 a\x01" "b", false, "10", ".*");
-  CheckJson(c.NextLine(), "exec 10 \"q\\\xEF\xBF\xBD", false, "10", ".*");
+  CheckJson(c.NextLine(), "exec 10 a\x01" "b", false, "10",
+            "invalid name 'a\x01" "b': names are letters and digits only");
+  CheckJson(c.NextLine(), "exec 10 \"q\\\xEF\xBF\xBD", false, "10",
+            "invalid name '\"q\\\\\xEF\xBF\xBD': names are letters and digits only");
   CheckJson(c.NextLine(), "remove 5", true, "5", "");
   CheckJson(c.NextLine(), "tree", true, "", "10 up pid=[0-9]+ restarts=0");
+  CheckJson(c.NextLine(), "ping 10 -c 2 -i 10", true, "10",
+            "reply from node 10: seq=1 time=.*\n"
+            "reply from node 10: seq=2 time=.*\n"
+            "--- node 10 ping statistics ---\n"
+            "2 packets transmitted, 2 received, 0% packet loss, time [0-9]+ms\n"
+            "rtt min/avg/max/mdev = .* ms");
   CheckJson(c.NextLine(), "info 10", true, "10", "pid=[0-9]+ left=- right=- plugins=.*");
   c.CloseInput();
   CHECK(c.NextLine(5s) == "<no line>");
