@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "deployment.h"
+#include "format.h"
 #include "scheduler.h"
 
 namespace arbor::bench {
@@ -28,6 +29,8 @@ namespace {
 using controller::Command;
 using controller::CommandKind;
 using controller::Deployment;
+using controller::Outcome;
+using controller::PlainLine;
 using controller::Scheduler;
 using controller::VerbCatalog;
 
@@ -226,7 +229,8 @@ Figures MeasureRoundTrip(int depth, Op op, int inflight, int count, bool coalesc
   Loop loop(count, [&](int i, std::function<void(const std::string&)> done) {
     Command c = MakeCommand(op, target, i);
     if (coalesce) {
-      scheduler.Submit(std::move(c), [done, check, op, target](std::string line) {
+      scheduler.Submit(std::move(c), [done, check, op, target](Outcome o) {
+        std::string line = PlainLine(o);
         check(Expected(op, target, line), line);
         done(line);
       });
@@ -242,7 +246,7 @@ Figures MeasureRoundTrip(int depth, Op op, int inflight, int count, bool coalesc
   loop_ptr = &loop;
   // Warm-up: connections, caches and the scheduler's maps.
   { Loop warm(std::min(count, 200), [&](int i, std::function<void(const std::string&)> done) {
-      scheduler.Submit(MakeCommand(op, target, i), [done](std::string l) { done(l); });
+      scheduler.Submit(MakeCommand(op, target, i), [done](Outcome o) { done(PlainLine(o)); });
     });
     warm.Run(1);
   }
@@ -264,9 +268,9 @@ void MeasureFailure(int repeats) {
       std::condition_variable cv;
       std::string out;
       bool done = false;
-      scheduler.Submit(std::move(c), [&](std::string line) {
+      scheduler.Submit(std::move(c), [&](Outcome o) {
         std::lock_guard lock(mu);
-        out = line;
+        out = PlainLine(o);
         done = true;
         cv.notify_one();
       });
@@ -327,7 +331,7 @@ void MeasureScale(int nodes, unsigned seed, bool sequential) {
       Command c;
       c.kind = CommandKind::kCreate;
       c.id = order[i];
-      scheduler.Submit(std::move(c), [&answers, i](std::string line) { answers[i] = line; });
+      scheduler.Submit(std::move(c), [&answers, i](Outcome o) { answers[i] = PlainLine(o); });
       if (sequential) scheduler.Drain();
     }
     scheduler.Drain();

@@ -52,7 +52,12 @@ ControllerProcess::ControllerProcess(std::vector<std::string> args, Mode mode,
   }
   posix_spawn_file_actions_adddup2(&fa, child_in, 0);
   posix_spawn_file_actions_adddup2(&fa, child_out, 1);
-  posix_spawn_file_actions_addopen(&fa, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (mode == Mode::kPtyWithStderr) {
+    posix_spawn_file_actions_adddup2(&fa, child_out, 2);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t empty;

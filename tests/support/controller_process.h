@@ -22,7 +22,8 @@ std::string TestConfig(const std::string& name);  // tests/configs/<name>
 
 class ControllerProcess {
  public:
-  enum class Mode { kPipe, kPty };
+  // kPtyWithStderr: stderr goes to the terminal too (what a person sees), not to Stderr().
+  enum class Mode { kPipe, kPty, kPtyWithStderr };
   // `binary`: another arbor than the build tree's (an installed one).
   explicit ControllerProcess(std::vector<std::string> args = {}, Mode mode = Mode::kPipe,
                              std::string binary = {});

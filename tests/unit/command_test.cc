@@ -95,14 +95,51 @@ TEST_CASE("command: builtins with the wrong number of arguments") {
   CHECK(Bad("create 1 2 3") == "usage: create <id> [parent]");
   CHECK(Bad("remove") == "usage: remove <id>");
   CHECK(Bad("remove 1 2") == "usage: remove <id>");
-  CHECK(Bad("ping") == "usage: ping <id>");
-  CHECK(Bad("ping 1 2") == "usage: ping <id>");
+  CHECK(Bad("ping") == "usage: ping <id> [-c count [-i ms]]");
+  CHECK(Bad("ping 1 2") == "usage: ping <id> [-c count [-i ms]]");
+  CHECK(Bad("tree 1") == "usage: tree [--dot]");
+  CHECK(Bad("tree --dot 1") == "usage: tree [--dot]");
   CHECK(Bad("info") == "usage: info <id>");
   CHECK(Bad("info 1 2") == "usage: info <id>");
   CHECK(Bad("pingall 1") == "usage: pingall");
   CHECK(Bad("help me") == "usage: help");
   CHECK(Bad("exit now") == "usage: exit");
   CHECK(Bad("quit 0") == "usage: quit");
+}
+
+TEST_CASE("command: ping series options and their bounds") {
+  Command plain = Good("ping 4");
+  CHECK(plain.count == 0);  // the single SPEC ping
+  Command c = Good("ping 4 -c 3");
+  CHECK(c.kind == CommandKind::kPing);
+  CHECK(c.id == 4);
+  CHECK(c.count == 3);
+  CHECK(c.interval_ms == 1000);
+  Command i = Good("ping -4 -i 10 -c 10000");
+  CHECK(i.id == -4);
+  CHECK(i.count == 10000);
+  CHECK(i.interval_ms == 10);
+  CHECK(Good("ping 4 -c 1 -i 60000").interval_ms == 60000);
+  for (const char* n : {"0", "-1", "10001", "x", "2.5", "3x", "99999999999"}) {
+    CHECK_THAT(Bad(std::string("ping 4 -c ") + n),
+               Catch::Contains("invalid count '" + std::string(n) + "': -c takes 1 to 10000"));
+  }
+  for (const char* ms : {"9", "0", "-5", "60001", "fast"}) {
+    CHECK_THAT(Bad(std::string("ping 4 -c 2 -i ") + ms),
+               Catch::Contains("invalid interval '" + std::string(ms) + "': -i takes 10 to 60000"));
+  }
+  CHECK(Bad("ping 4 -i 100") == "-i needs -c: ping <id> -c count -i ms");
+  CHECK(Bad("ping 4 -c") == "usage: ping <id> [-c count [-i ms]]");
+  CHECK(Bad("ping 4 -c 2 -c 3") == "usage: ping <id> [-c count [-i ms]]");
+  CHECK(Bad("ping 4 -w 2") == "usage: ping <id> [-c count [-i ms]]");
+  CHECK_THAT(Bad("ping x -c 2"), Catch::Contains("invalid node id 'x'"));
+}
+
+TEST_CASE("command: tree and tree --dot") {
+  CHECK_FALSE(Good("tree").dot);
+  Command d = Good("tree --dot");
+  CHECK(d.kind == CommandKind::kTree);
+  CHECK(d.dot);
 }
 
 TEST_CASE("command: pingall help exit quit") {
@@ -199,13 +236,19 @@ TEST_CASE("command: help lists builtins and plugin verbs with their plugin") {
   std::string touch = find("touch <id> ");
   CHECK_THAT(touch, Catch::Contains("no arguments at all [plugin extras]"));
 
-  // The ping plugin's verb is a builtin: it is not listed a second time.
+  // The ping plugin's verb is a builtin: it is not listed a second time (the two lines are
+  // the SPEC ping and the series).
   int ping_lines = 0;
-  for (const std::string& line : help) ping_lines += line.rfind("ping <id>", 0) == 0;
-  CHECK(ping_lines == 1);
-  CHECK(help.size() == 9u + 2u);
+  for (const std::string& line : help) {
+    ping_lines += line.rfind("ping <id>", 0) == 0;
+    CHECK_THAT(line, !Catch::Contains("[plugin ping]"));
+  }
+  CHECK(ping_lines == 2);
+  CHECK_FALSE(find("ping <id> -c N [-i ms]").empty());
+  CHECK_FALSE(find("tree --dot").empty());
+  CHECK(help.size() == 13u + 2u);
 
-  CHECK(HelpText(VerbCatalog{}).size() == 9u);
+  CHECK(HelpText(VerbCatalog{}).size() == 13u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "format.h"
+#include "json_line.h"
 
 namespace arbor::controller {
 namespace {
@@ -92,6 +93,36 @@ TEST_CASE("format: remove") {
 TEST_CASE("format: error") {
   CHECK(FormatError(InvalidArgument("usage: remove <id>")) == "Error: usage: remove <id>");
   CHECK(FormatError(Internal("")) == "Error: ");
+}
+
+TEST_CASE("json: string escaping keeps every line valid JSON") {
+  CHECK(JsonQuote("") == "\"\"");
+  CHECK(JsonQuote("plain text") == "\"plain text\"");
+  CHECK(JsonQuote("a\"b\\c") == "\"a\\\"b\\\\c\"");
+  CHECK(JsonQuote("tab\tnl\n\x01\x1f\x7f") == "\"tab\\u0009nl\\u000a\\u0001\\u001f\\u007f\"");
+  CHECK(JsonQuote(std::string_view("nul\0!", 5)) == "\"nul\\u0000!\"");
+  CHECK(JsonQuote("caf\xC3\xA9 \xE2\x94\x9C \xF0\x9F\x8C\xB3") ==
+        "\"caf\xC3\xA9 \xE2\x94\x9C \xF0\x9F\x8C\xB3\"");
+  // Not UTF-8: a lone continuation byte, a cut sequence, an overlong form, a surrogate.
+  CHECK(JsonQuote("\x80") == "\"\\ufffd\"");
+  CHECK(JsonQuote("\xC3") == "\"\\ufffd\"");
+  CHECK(JsonQuote("\xC0\xAF") == "\"\\ufffd\\ufffd\"");
+  CHECK(JsonQuote("\xED\xA0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");
+}
+
+TEST_CASE("json: one object per answer, fields in a fixed order") {
+  Outcome ok = VerbOutcome(10, Status::Ok(), nullptr);
+  OpResult five{Status::Ok(), "5"};
+  CHECK(JsonLine("exec 10 x", 10, VerbOutcome(10, Status::Ok(), &five), 0.2134) ==
+        R"({"command":"exec 10 x","ok":true,"id":10,"result":"5","time_ms":0.213})");
+  CHECK(JsonLine("exec 12 x", 12, NotFoundVerbOutcome(12), 0) ==
+        R"({"command":"exec 12 x","ok":false,"id":12,"error":"Not found","time_ms":0.000})");
+  CHECK(JsonLine("pingall", std::nullopt, PingAllOutcome({3, 7}), 1.5) ==
+        R"({"command":"pingall","ok":true,"result":"3;7","time_ms":1.500})");
+  CHECK(JsonLine("remove 4", 4, RemoveOutcome(Status::Ok()), 2) ==
+        R"({"command":"remove 4","ok":true,"id":4,"result":"","time_ms":2.000})");
+  CHECK(PlainLine(ok) == "Error:10: the node sent no result");
+  CHECK(PlainLine(OkOutcome("a\nb", Outcome::Style::kText)) == "a\nb");
 }
 
 }  // namespace

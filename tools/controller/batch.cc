@@ -4,6 +4,7 @@
 
 #include "format.h"
 #include "frontend.h"
+#include "json_line.h"
 
 namespace arbor::controller {
 namespace {
@@ -11,12 +12,12 @@ namespace {
 // Prints lines in sequence order as they complete, and bounds how far reading runs ahead.
 class OrderedOutput {
  public:
-  void Complete(std::uint64_t seq, std::string text) {
+  void Complete(std::uint64_t seq, std::string text, bool ok) {
     std::lock_guard lock(mu_);
+    if (!ok) failed_ = true;
     done_[seq] = std::move(text);
     bool wrote = false;
     for (auto it = done_.find(next_); it != done_.end(); it = done_.find(next_)) {
-      if (it->second.rfind("Error", 0) == 0) failed_ = true;
       std::fwrite(it->second.data(), 1, it->second.size(), stdout);
       std::fputc('\n', stdout);
       done_.erase(it);
@@ -60,11 +61,14 @@ int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptio
   OrderedOutput out;
   std::uint64_t seq = 0;
   for (std::string line; !out.closed() && std::getline(std::cin, line);) {
+    auto submitted = std::chrono::steady_clock::now();
     auto parsed = ParseCommand(line, verbs);
     if (!parsed) continue;
     std::uint64_t mine = seq++;
     if (!parsed->ok()) {
-      out.Complete(mine, FormatError(parsed->status()));
+      Outcome error = ErrorOutcome(parsed->status());
+      out.Complete(mine, RenderAnswer(options.json, CommandText(line), std::nullopt, error,
+                                      submitted), false);
       continue;
     }
     Command c = std::move(*parsed).value();
@@ -72,11 +76,14 @@ int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptio
     if (c.kind == CommandKind::kHelp) {
       std::string text;
       for (const auto& l : HelpText(verbs)) text += (text.empty() ? "" : "\n") + l;
-      out.Complete(mine, text);
+      Outcome help = OkOutcome(std::move(text), Outcome::Style::kText);
+      out.Complete(mine, RenderAnswer(options.json, c.text, std::nullopt, help, submitted), true);
       continue;
     }
-    scheduler.Submit(std::move(c), [&out, mine](std::string result) {
-      out.Complete(mine, std::move(result));
+    std::optional<NodeId> id = NodeOf(c);
+    std::string text = options.json ? c.text : "";
+    scheduler.Submit(std::move(c), [&out, &options, mine, text, id, submitted](Outcome o) {
+      out.Complete(mine, RenderAnswer(options.json, text, id, o, submitted), o.ok);
     });
     out.WaitBelow(seq, kMaxOutstanding);
   }

@@ -1,8 +1,11 @@
 #include "command.h"
 
+#include <charconv>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "ping_series.h"
 
 namespace arbor::controller {
 namespace {
@@ -23,7 +26,57 @@ Result<NodeId> IdArg(const std::string& word) {
   return InvalidArgument(fmt::format("invalid node id '{}': ids are 64-bit integers", word));
 }
 
+std::optional<int> IntIn(const std::string& word, int min, int max) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+  if (ec != std::errc() || end != word.data() + word.size() || v < min || v > max) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+// ping <id> [-c N [-i ms]], the options in either order.
+Result<Command> ParsePing(const std::vector<std::string>& w, Command c) {
+  static constexpr std::string_view kSynopsis = "ping <id> [-c count [-i ms]]";
+  if (w.size() < 2 || w.size() % 2 != 0) return Usage(kSynopsis);
+  Result<NodeId> id = IdArg(w[1]);
+  if (!id.ok()) return id.status();
+  c.kind = CommandKind::kPing;
+  c.id = *id;
+  bool interval = false;
+  for (std::size_t i = 2; i + 1 < w.size(); i += 2) {
+    if (w[i] == "-c" && c.count == 0) {
+      std::optional<int> n = IntIn(w[i + 1], 1, kMaxPingCount);
+      if (!n) {
+        return InvalidArgument(fmt::format("invalid count '{}': -c takes 1 to {} probes",
+                                           w[i + 1], kMaxPingCount));
+      }
+      c.count = *n;
+    } else if (w[i] == "-i" && !interval) {
+      std::optional<int> ms = IntIn(w[i + 1], kMinPingIntervalMs, kMaxPingIntervalMs);
+      if (!ms) {
+        return InvalidArgument(fmt::format("invalid interval '{}': -i takes {} to {} ms",
+                                           w[i + 1], kMinPingIntervalMs, kMaxPingIntervalMs));
+      }
+      c.interval_ms = *ms;
+      interval = true;
+    } else {
+      return Usage(kSynopsis);
+    }
+  }
+  if (interval && c.count == 0) return InvalidArgument("-i needs -c: ping <id> -c count -i ms");
+  if (c.count > 0 && !interval) c.interval_ms = kDefaultPingIntervalMs;
+  return c;
+}
+
 }  // namespace
+
+std::string CommandText(std::string_view line) {
+  std::size_t b = line.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return "";
+  std::size_t e = line.find_last_not_of(" \t\r\n");
+  return std::string(line.substr(b, e - b + 1));
+}
 
 bool IsBuiltin(std::string_view w) {
   return w == "create" || w == "remove" || w == "ping" || w == "pingall" || w == "tree" || w == "info" ||
@@ -34,9 +87,7 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
   std::vector<std::string> w = Split(line);
   if (w.empty() || w[0][0] == '#') return std::nullopt;
   Command c;
-  std::size_t b = line.find_first_not_of(" \t\r\n");
-  std::size_t e = line.find_last_not_of(" \t\r\n");
-  c.text = std::string(line.substr(b, e - b + 1));
+  c.text = CommandText(line);
   const std::string& verb = w[0];
   std::size_t argc = w.size() - 1;
   // Checked here, per command, so one oversized command cannot fail the batch it would share.
@@ -68,9 +119,15 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
 
   if (verb == "create") return with_id(CommandKind::kCreate, 1, 2, "create <id> [parent]");
   if (verb == "remove") return with_id(CommandKind::kRemove, 1, 1, "remove <id>");
-  if (verb == "ping") return with_id(CommandKind::kPing, 1, 1, "ping <id>");
+  if (verb == "ping") return ParsePing(w, std::move(c));
   if (verb == "info") return with_id(CommandKind::kInfo, 1, 1, "info <id>");
   if (verb == "pingall") return bare(CommandKind::kPingAll);
+  if (verb == "tree" && argc == 1 && w[1] == "--dot") {
+    c.kind = CommandKind::kTree;
+    c.dot = true;
+    return c;
+  }
+  if (verb == "tree" && argc != 0) return Usage("tree [--dot]");
   if (verb == "tree") return bare(CommandKind::kTree);
   if (verb == "help") return bare(CommandKind::kHelp);
   if (verb == "exit" || verb == "quit") return bare(CommandKind::kExit);
@@ -93,14 +150,29 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
   return c;
 }
 
+std::optional<NodeId> NodeOf(const Command& c) {
+  switch (c.kind) {
+    case CommandKind::kCreate:
+    case CommandKind::kRemove:
+    case CommandKind::kPing:
+    case CommandKind::kInfo:
+    case CommandKind::kVerb: return c.id;
+    default: return std::nullopt;
+  }
+}
+
 std::vector<std::string> HelpText(const VerbCatalog& verbs) {
   std::vector<std::string> out = {
       "create <id> [parent]       start node <id> where BST insertion puts it (parent is ignored)",
       "remove <id>                stop node <id> and its whole subtree",
       "ping <id>                  Ok: 1 if the node answers, Ok: 0 if it exists but is unreachable",
+      "ping <id> -c N [-i ms]     N probes (1-10000) every ms (10-60000, default 1000), one",
+      "                           line each, then the loss and round-trip statistics",
       "pingall                    Ok: -1 if every node answers, else the unreachable ids",
       "tree                       every node with its state (up/down/restarting/unreachable),",
-      "                           pid and restart count, one line each",
+      "                           pid and restart count, one line each (drawn as a tree,",
+      "                           in colour, on a terminal)",
+      "tree --dot                 the tree as a Graphviz digraph (dot -Tsvg)",
       "info <id>                  the node's pid, children and plugins",
       "help                       this list",
       "exit | quit                stop every node and leave",

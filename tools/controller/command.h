@@ -1,6 +1,7 @@
 // Command: one line of the controller's command language, parsed.
 //
-//   create <id> [parent]     remove <id>     ping <id>     pingall     tree     info <id>
+//   create <id> [parent]     remove <id>     ping <id> [-c N [-i ms]]     pingall
+//   tree [--dot]     info <id>
 //   help     exit | quit     <verb> <id> [args...]   (any verb a loaded plugin serves)
 //
 // Parsing checks syntax and, for plugin verbs, arity; it knows nothing about the tree.
@@ -27,6 +28,9 @@ struct Command {
   std::string verb;               // kVerb: the plugin verb
   std::vector<std::string> args;  // kVerb: the arguments after the id
   std::string text;               // the line as typed, trimmed
+  int count = 0;        // kPing: the probes of a series (-c N); 0 for the single SPEC ping
+  int interval_ms = 0;  // kPing with a count: between probe starts (-i), ping_series.h's bounds
+  bool dot = false;     // kTree: Graphviz instead of text (--dot)
 };
 
 // The plugin verbs the controller knows, by name.
@@ -34,6 +38,12 @@ using VerbCatalog = std::map<std::string, VerbInfo, std::less<>>;
 
 // nullopt for a blank line or a '#' comment; an InvalidArgument status for a bad line.
 std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCatalog& verbs);
+
+// The line as typed, without the surrounding blanks: what Command::text holds.
+std::string CommandText(std::string_view line);
+
+// The node a command is about: create, remove, ping, info and plugin verbs name one.
+std::optional<NodeId> NodeOf(const Command& command);
 
 // The lines `help` prints.
 std::vector<std::string> HelpText(const VerbCatalog& verbs);

@@ -402,40 +402,46 @@ std::vector<NodeId> Deployment::Unreachable() {
 }
 
 std::vector<std::string> Deployment::Tree() {
-  Swept swept = Sweep();
   std::vector<std::string> lines;
+  std::string text = TreeText(TreeRows());
+  for (std::size_t b = 0, e; b <= text.size(); b = e + 1) {
+    e = std::min(text.find('\n', b), text.size());
+    lines.push_back(text.substr(b, e - b));
+  }
+  return lines;
+}
+
+std::vector<TreeRow> Deployment::TreeRows() {
+  Swept swept = Sweep();
+  std::vector<TreeRow> rows;
   std::lock_guard lock(mu_);
-  if (!model_.root()) return {"(empty tree)"};
+  if (!model_.root()) return rows;
   std::function<void(NodeId, int)> walk = [&](NodeId id, int depth) {
     const TreeModel::Entry* e = model_.Find(id);
-    std::string state = "unreachable";
-    std::int64_t restarts = 0;
-    std::int64_t pid = e->pid;
+    TreeRow row{id, e->parent, depth, "unreachable", e->pid, 0, std::nullopt};
     std::string host = e->host;
     if (auto it = started_.find(id); it != started_.end()) {
       // "up" here only means its process runs; whether it answers is the sweep's to say.
-      state = it->second.state == "up" ? "unreachable" : it->second.state;
-      restarts = it->second.restarts;
-      pid = it->second.pid;
+      row.state = it->second.state == "up" ? "unreachable" : it->second.state;
+      row.restarts = it->second.restarts;
+      row.pid = it->second.pid;
     } else if (auto rep = swept.child_report.find(id); rep != swept.child_report.end()) {
-      state = rep->second.state;
-      restarts = rep->second.restarts;
-      pid = rep->second.pid;
+      row.state = rep->second.state;
+      row.restarts = rep->second.restarts;
+      row.pid = rep->second.pid;
     }
     if (auto it = swept.reached.find(id); it != swept.reached.end()) {
-      state = "up";
-      pid = it->second.pid;
+      row.state = "up";
+      row.pid = it->second.pid;
       host = it->second.host;
     }
-    std::string line = fmt::format("{:{}}{} {} pid={} restarts={}", "", 2 * depth, id, state,
-                                   pid, restarts);
-    if (!config_.hosts.empty()) line += " host=" + host;
-    lines.push_back(std::move(line));
+    if (!config_.hosts.empty()) row.host = host;
+    rows.push_back(std::move(row));
     if (e->left) walk(*e->left, depth + 1);
     if (e->right) walk(*e->right, depth + 1);
   };
   walk(*model_.root(), 0);
-  return lines;
+  return rows;
 }
 
 void Deployment::Send(NodeId target, std::vector<Op> ops, Done done) {

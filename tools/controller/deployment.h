@@ -26,6 +26,7 @@
 #include "arbor/restart_policy.h"
 #include "arbor/control.h"
 #include "tree_model.h"
+#include "tree_view.h"
 #include "arbor/worker_pool.h"
 
 namespace arbor::controller {
@@ -49,6 +50,8 @@ class Deployment {
   // unreachable), pid and restart count, as the node and its parent report them, and its
   // host when the deployment has hosts.
   std::vector<std::string> Tree();
+  // The same, as data (tree_view.h); empty for an empty tree.
+  std::vector<TreeRow> TreeRows();
 
   // SlotFor() of each id, under one lock.
   std::vector<std::optional<TreeModel::Slot>> SlotsFor(const std::vector<NodeId>& ids) const;

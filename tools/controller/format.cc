@@ -3,56 +3,108 @@
 #include <fmt/format.h>
 
 namespace arbor::controller {
+namespace {
 
-std::string FormatNotFoundVerb(NodeId id) { return fmt::format("Error:{}: Not found", id); }
+Outcome Failed(std::string error) {
+  Outcome o;
+  o.ok = false;
+  o.error = std::move(error);
+  return o;
+}
 
-std::string FormatVerb(NodeId id, const Status& route, const OpResult* op) {
+Outcome ForNode(NodeId id, Outcome o) {
+  o.style = Outcome::Style::kNode;
+  o.node = id;
+  return o;
+}
+
+}  // namespace
+
+Outcome OkOutcome(std::string result, Outcome::Style style) {
+  Outcome o;
+  o.result = std::move(result);
+  o.style = style;
+  return o;
+}
+
+Outcome ErrorOutcome(const Status& error) { return Failed(error.message()); }
+
+std::string PlainLine(const Outcome& o) {
+  switch (o.style) {
+    case Outcome::Style::kNode:
+      if (!o.ok) return fmt::format("Error:{}: {}", o.node, o.error);
+      if (o.result.empty()) return fmt::format("Ok:{}", o.node);
+      return fmt::format("Ok:{}: {}", o.node, o.result);
+    case Outcome::Style::kText:
+      if (!o.ok) return fmt::format("Error: {}", o.error);
+      return o.result;
+    case Outcome::Style::kGeneral: break;
+  }
+  if (!o.ok) return fmt::format("Error: {}", o.error);
+  if (o.result.empty()) return "Ok";
+  return fmt::format("Ok: {}", o.result);
+}
+
+Outcome NotFoundVerbOutcome(NodeId id) { return ForNode(id, Failed("Not found")); }
+
+Outcome VerbOutcome(NodeId id, const Status& route, const OpResult* op) {
   // The controller sends only to ids it knows exist, so a hop that has no such child means the
   // tree is incomplete for now (a respawned node has not taken its children back yet).
   if (route.code() == Code::kUnavailable || route.code() == Code::kNotFound) {
-    return fmt::format("Error:{}: Node is unavailable", id);
+    return ForNode(id, Failed("Node is unavailable"));
   }
-  if (!route.ok()) return fmt::format("Error:{}: {}", id, route.message());
-  if (op == nullptr) return fmt::format("Error:{}: the node sent no result", id);
-  if (!op->status.ok()) return fmt::format("Error:{}: {}", id, op->status.message());
-  if (op->text.empty()) return fmt::format("Ok:{}", id);
-  return fmt::format("Ok:{}: {}", id, op->text);
+  if (!route.ok()) return ForNode(id, Failed(route.message()));
+  if (op == nullptr) return ForNode(id, Failed("the node sent no result"));
+  if (!op->status.ok()) return ForNode(id, Failed(op->status.message()));
+  return ForNode(id, OkOutcome(op->text));
 }
 
-std::string FormatPing(NodeId id, const Status& route, const OpResult* op) {
-  if (route.code() == Code::kUnavailable || route.code() == Code::kNotFound) return "Ok: 0";
-  if (!route.ok()) return FormatError(route);
-  if (op == nullptr) return "Ok: 0";
+Outcome PingOutcome(NodeId id, const Status& route, const OpResult* op) {
+  if (route.code() == Code::kUnavailable || route.code() == Code::kNotFound) return OkOutcome("0");
+  if (!route.ok()) return ErrorOutcome(route);
+  if (op == nullptr) return OkOutcome("0");
   if (op->status.code() == Code::kUnknownVerb) {
-    return fmt::format("Error: node {} cannot be pinged: it does not load the ping plugin", id);
+    return Failed(fmt::format("node {} cannot be pinged: it does not load the ping plugin", id));
   }
-  if (!op->status.ok()) return FormatError(op->status);
-  return "Ok: 1";
+  if (!op->status.ok()) return ErrorOutcome(op->status);
+  return OkOutcome("1");
 }
 
-std::string FormatPingAll(const std::vector<NodeId>& unreachable) {
-  if (unreachable.empty()) return "Ok: -1";
-  return fmt::format("Ok: {}", fmt::join(unreachable, ";"));
+Outcome PingAllOutcome(const std::vector<NodeId>& unreachable) {
+  if (unreachable.empty()) return OkOutcome("-1");
+  return OkOutcome(fmt::format("{}", fmt::join(unreachable, ";")));
 }
 
-std::string FormatCreate(const Result<pid_t>& created) {
-  if (created.ok()) return fmt::format("Ok: {}", *created);
+Outcome CreateOutcome(const Result<pid_t>& created) {
+  if (created.ok()) return OkOutcome(std::to_string(*created));
   switch (created.status().code()) {
-    case Code::kAlreadyExists: return "Error: Already exists";
-    case Code::kUnavailable: return "Error: Parent is unavailable";
-    default: return FormatError(created.status());
+    case Code::kAlreadyExists: return Failed("Already exists");
+    case Code::kUnavailable: return Failed("Parent is unavailable");
+    default: return ErrorOutcome(created.status());
   }
 }
 
-std::string FormatRemove(const Status& removed) {
+Outcome RemoveOutcome(const Status& removed) {
   switch (removed.code()) {
-    case Code::kOk: return "Ok";
-    case Code::kNotFound: return "Error: Not found";
-    case Code::kUnavailable: return "Error: Node is unavailable";
-    default: return FormatError(removed);
+    case Code::kOk: return OkOutcome("");
+    case Code::kNotFound: return Failed("Not found");
+    case Code::kUnavailable: return Failed("Node is unavailable");
+    default: return ErrorOutcome(removed);
   }
 }
 
-std::string FormatError(const Status& error) { return fmt::format("Error: {}", error.message()); }
+std::string FormatNotFoundVerb(NodeId id) { return PlainLine(NotFoundVerbOutcome(id)); }
+std::string FormatVerb(NodeId id, const Status& route, const OpResult* op) {
+  return PlainLine(VerbOutcome(id, route, op));
+}
+std::string FormatPing(NodeId id, const Status& route, const OpResult* op) {
+  return PlainLine(PingOutcome(id, route, op));
+}
+std::string FormatPingAll(const std::vector<NodeId>& unreachable) {
+  return PlainLine(PingAllOutcome(unreachable));
+}
+std::string FormatCreate(const Result<pid_t>& created) { return PlainLine(CreateOutcome(created)); }
+std::string FormatRemove(const Status& removed) { return PlainLine(RemoveOutcome(removed)); }
+std::string FormatError(const Status& error) { return PlainLine(ErrorOutcome(error)); }
 
 }  // namespace arbor::controller

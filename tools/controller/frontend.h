@@ -21,6 +21,7 @@ namespace arbor::controller {
 struct FrontendOptions {
   bool fail_exit = true;     // batch: exit status 1 when any command printed an error
   std::string history_file;  // repl: empty disables history
+  bool json = false;         // one JSON object per command (json_line.h) instead of SPEC lines
 };
 
 int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptions& options);

@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +23,7 @@
 #include "deployment.h"
 #include "format.h"
 #include "frontend.h"
+#include "progress.h"
 #include "scheduler.h"
 
 namespace fs = std::filesystem;
@@ -107,6 +110,29 @@ int Serve(const std::string& config_path, NodeId id, std::string host, const fs:
   return 1;
 }
 
+// Counts finished creates; the deploy loop waits on it with a timeout, to redraw its bar.
+class Countdown {
+ public:
+  explicit Countdown(std::size_t total) : total_(total) {}
+  void Tick() {
+    std::lock_guard lock(mu_);
+    ++done_;
+    cv_.notify_all();
+  }
+  // How many have finished, after waiting up to `timeout` for all of them.
+  std::size_t WaitFor(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return done_ == total_; });
+    return done_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t done_ = 0;
+  const std::size_t total_;
+};
+
 std::string DefaultHistoryFile() {
   const char* home = std::getenv("HOME");
   return home ? fmt::format("{}/.arbor_history", home) : "";
@@ -121,6 +147,8 @@ int main(int argc, char** argv) {
   bool keep_going = false;
   std::string mode = "auto";
   std::string history = DefaultHistoryFile();
+  bool json = false;
+  bool quiet = false;
   CLI::App app{"arbor: a tree of plugin-driven compute nodes, and its controller"};
   app.add_option("-c,--config", config_path, "deployment YAML (default: the embedded default)")
       ->check(CLI::ExistingFile);
@@ -129,6 +157,9 @@ int main(int argc, char** argv) {
   app.add_option("--mode", mode, "auto (REPL on a terminal, else batch), repl or batch")
       ->check(CLI::IsMember({"auto", "repl", "batch"}));
   app.add_option("--history", history, "REPL history file ('' disables it)");
+  app.add_flag("--json", json,
+               "print one JSON object per command (command, ok, id, result or error, time_ms)");
+  app.add_flag("-q,--quiet", quiet, "no progress bar while the config's nodes start");
   app.set_version_flag("--version", "arbor 0.1.0");
   std::string serve_config, serve_host;
   NodeId serve_id = 0;
@@ -166,24 +197,39 @@ int main(int argc, char** argv) {
   VerbCatalog verbs = LoadCatalog(*config);
   Deployment deployment(*config, node_binary.string());
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
-  FrontendOptions options{!keep_going, history};
+  FrontendOptions options{!keep_going, history, json};
   int rc;
   {
     Scheduler scheduler(deployment, verbs);
+    // Pictures only for a person at a terminal; a script (or --json) keeps the SPEC lines.
+    const char* no_colour = std::getenv("NO_COLOR");  // no-color.org
+    scheduler.DrawTrees(!json && isatty(STDOUT_FILENO), no_colour == nullptr || !*no_colour);
     // The YAML's nodes start as `create` lines would: in parallel wherever they land in
     // different places, and in the tree that the listed order builds.
-    std::vector<std::string> created(config->nodes.size());
+    std::vector<Outcome> created(config->nodes.size());
+    Countdown finished(created.size());
     for (std::size_t i = 0; i < config->nodes.size(); ++i) {
       Command c;
       c.kind = CommandKind::kCreate;
       c.id = config->nodes[i].id;
-      scheduler.Submit(std::move(c), [&created, i](std::string line) { created[i] = line; });
+      scheduler.Submit(std::move(c), [&created, &finished, i](Outcome o) {
+        created[i] = std::move(o);
+        finished.Tick();
+      });
+    }
+    // A bar only for a person watching: never in batch mode, and never into a file or pipe.
+    if (interactive && !quiet && isatty(STDERR_FILENO) && !created.empty()) {
+      ProgressBar bar(stderr, created.size());
+      for (std::size_t done = 0; done < created.size();) {
+        bar.Update(done);
+        done = finished.WaitFor(std::chrono::milliseconds(100));
+      }
     }
     scheduler.Drain();
     for (std::size_t i = 0; i < created.size(); ++i) {
-      if (created[i].rfind("Ok: ", 0) != 0) {
+      if (!created[i].ok) {
         fmt::print(stderr, "arbor: {}: cannot create node {}: {}\n", config->source,
-                   config->nodes[i].id, created[i]);
+                   config->nodes[i].id, PlainLine(created[i]));
         return 1;
       }
     }

@@ -9,6 +9,7 @@
 
 #include "format.h"
 #include "frontend.h"
+#include "json_line.h"
 
 namespace arbor::controller {
 namespace {
@@ -18,6 +19,7 @@ struct Repl {
   Scheduler* scheduler = nullptr;
   const VerbCatalog* verbs = nullptr;
   bool quit = false;
+  bool json = false;
   std::uint64_t submitted = 0;
 
   std::mutex mu;
@@ -48,14 +50,24 @@ void OnLine(char* raw) {
   }
   std::string line(raw);
   std::free(raw);
+  auto submitted = std::chrono::steady_clock::now();
   auto parsed = ParseCommand(line, *r.verbs);
   if (!parsed) return;
   add_history(line.c_str());
-  if (!parsed->ok()) return Print(FormatError(parsed->status()));
+  if (!parsed->ok()) {
+    Outcome error = ErrorOutcome(parsed->status());
+    return Print(RenderAnswer(r.json, CommandText(line), std::nullopt, error, submitted));
+  }
   Command c = std::move(*parsed).value();
   if (c.kind == CommandKind::kExit) {
     r.quit = true;
     return;
+  }
+  if (c.kind == CommandKind::kHelp && r.json) {
+    std::string text;
+    for (const auto& l : HelpText(*r.verbs)) text += (text.empty() ? "" : "\n") + l;
+    Outcome help = OkOutcome(std::move(text), Outcome::Style::kText);
+    return Print(RenderAnswer(true, c.text, std::nullopt, help, submitted));
   }
   if (c.kind == CommandKind::kHelp) {
     for (const auto& l : HelpText(*r.verbs)) Print(l);
@@ -66,8 +78,11 @@ void OnLine(char* raw) {
     std::lock_guard lock(r.mu);
     r.pending_text[seq] = c.text;
   }
-  r.scheduler->Submit(std::move(c), [seq](std::string result) {
+  std::optional<NodeId> id = NodeOf(c);
+  std::string text = c.text;
+  r.scheduler->Submit(std::move(c), [seq, id, text, submitted](Outcome o) {
     Repl& rr = *g_repl;
+    std::string result = RenderAnswer(rr.json, text, id, o, submitted);
     {
       std::lock_guard lock(rr.mu);
       rr.results.emplace_back(seq, std::move(result));
@@ -86,6 +101,7 @@ void FlushResults(Repl& r) {
     for (ssize_t i = 0; i < n; ++i) interrupted |= buf[i] == 'i';
   }
   if (interrupted) {
+    r.scheduler->StopSeries();  // as Ctrl-C stops ping: the statistics still come
     std::fputs("^C\n", stdout);
     rl_replace_line("", 0);
     rl_forced_update_display();
@@ -106,7 +122,8 @@ void FlushResults(Repl& r) {
       text = r.pending_text[seq];
       r.pending_text.erase(seq);
     }
-    Print(seq + 1 == newest ? line : "[" + text + "] " + line);
+    // A JSON object names its command itself.
+    Print(seq + 1 == newest || r.json ? line : "[" + text + "] " + line);
   }
   std::fflush(stdout);
   rl_forced_update_display();
@@ -118,6 +135,7 @@ int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOption
   Repl r;
   r.scheduler = &scheduler;
   r.verbs = &verbs;
+  r.json = options.json;
   if (pipe2(r.wake, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
   g_repl = &r;
   g_interrupt_fd = r.wake[1];
@@ -135,6 +153,7 @@ int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOption
   }
   rl_callback_handler_remove();
   // Commands still in flight finish, and their results are shown, before the tree goes down.
+  scheduler.EndSeries();
   scheduler.Drain();
   FlushResults(r);
   if (!options.history_file.empty()) {

@@ -1,6 +1,9 @@
 #include "scheduler.h"
 
+#include <future>
+
 #include "format.h"
+#include "ping_series.h"
 
 namespace arbor::controller {
 namespace {
@@ -10,6 +13,8 @@ constexpr std::size_t kMaxBatch = 256;
 // How many unfinished creates are considered for starting, oldest first. Far more than the
 // create workers can run, and it keeps each pass short however long a script of creates is.
 constexpr std::size_t kCreateWindow = 256;
+
+bool IsSeries(const Command& c) { return c.kind == CommandKind::kPing && c.count > 0; }
 
 bool IsBarrier(CommandKind k) {
   return k == CommandKind::kRemove || k == CommandKind::kPingAll || k == CommandKind::kTree;
@@ -29,8 +34,16 @@ std::size_t ApproxEncodedSize(const Command& c) {
   return n;
 }
 
-std::string Line(const Command& c, const Status& route, const OpResult* op) {
-  return c.kind == CommandKind::kPing ? FormatPing(c.id, route, op) : FormatVerb(c.id, route, op);
+// Why a probe got no answer, or OK.
+Status ProbeStatus(const Result<Reply>& r) {
+  if (!r.ok()) return r.status();
+  if (!r->route.ok()) return r->route;
+  if (r->results.empty()) return Unavailable("the node sent no result");
+  return r->results[0].status;
+}
+
+Outcome Answer(const Command& c, const Status& route, const OpResult* op) {
+  return c.kind == CommandKind::kPing ? PingOutcome(c.id, route, op) : VerbOutcome(c.id, route, op);
 }
 
 }  // namespace
@@ -128,7 +141,7 @@ void Scheduler::StartCreates(Segment& segment, Actions& actions) {
     ++in_flight_;
     actions.push_back([this, job, id, seq] {
       create_workers_.Post([this, job, id, seq] {
-        job->done(FormatCreate(deployment_.Create(id)));
+        job->done(CreateOutcome(deployment_.Create(id)));
         FinishCreate(id, seq);
       });
     });
@@ -137,13 +150,14 @@ void Scheduler::StartCreates(Segment& segment, Actions& actions) {
 
 void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
   std::deque<Job>& queue = segment.queues[target];
+  if (IsSeries(queue.front().command)) return StartSeries(target, segment, actions);
   // A batch stays under half the message limit, so commands that fit alone also fit together;
   // a single command too large for any message still goes alone and gets its own error.
   const std::size_t byte_budget = deployment_.config().max_message_bytes / 2;
   std::size_t bytes = 0;
   auto jobs = std::make_shared<std::vector<Job>>();
   while (!queue.empty() && jobs->size() < kMaxBatch &&
-         queue.front().command.kind != CommandKind::kCreate) {
+         queue.front().command.kind != CommandKind::kCreate && !IsSeries(queue.front().command)) {
     std::size_t size = ApproxEncodedSize(queue.front().command);
     if (!jobs->empty() && bytes + size > byte_budget) break;
     bytes += size;
@@ -158,7 +172,8 @@ void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
   actions.push_back([this, target, jobs] {
     if (!deployment_.Contains(target)) {
       for (Job& j : *jobs) {
-        j.done(j.command.kind == CommandKind::kPing ? "Error: Not found" : FormatNotFoundVerb(target));
+        j.done(j.command.kind == CommandKind::kPing ? ErrorOutcome(NotFound("Not found"))
+                                                    : NotFoundVerbOutcome(target));
       }
       return FinishBatch(target);
     }
@@ -168,15 +183,80 @@ void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
       for (std::size_t i = 0; i < jobs->size(); ++i) {
         Job& j = (*jobs)[i];
         if (!r.ok()) {
-          j.done(Line(j.command, r.status(), nullptr));
+          j.done(Answer(j.command, r.status(), nullptr));
         } else {
           const OpResult* op = i < r->results.size() ? &r->results[i] : nullptr;
-          j.done(Line(j.command, r->route, op));
+          j.done(Answer(j.command, r->route, op));
         }
       }
       FinishBatch(target);
     });
   });
+}
+
+void Scheduler::StartSeries(NodeId target, Segment& segment, Actions& actions) {
+  std::deque<Job>& queue = segment.queues[target];
+  auto job = std::make_shared<Job>(std::move(queue.front()));
+  queue.pop_front();
+  --segment.queued;
+  if (queue.empty()) segment.queues.erase(target);
+  busy_.insert(target);
+  ++in_flight_;
+  actions.push_back([this, target, job] {
+    series_workers_.Post([this, target, job] {
+      job->done(RunSeries(job->command));
+      FinishBatch(target);
+    });
+  });
+}
+
+void Scheduler::StopSeries() {
+  std::lock_guard lock(series_mu_);
+  ++series_stops_;
+  series_cv_.notify_all();
+}
+
+void Scheduler::EndSeries() {
+  std::lock_guard lock(series_mu_);
+  series_ended_ = true;
+  series_cv_.notify_all();
+}
+
+// Each probe is one ping sent alone (never coalesced), timed from send to answer; probes start
+// every interval_ms, or at once after an answer slower than that.
+Outcome Scheduler::RunSeries(const Command& c) {
+  using Clock = std::chrono::steady_clock;
+  if (!deployment_.Contains(c.id)) return ErrorOutcome(NotFound("Not found"));
+  std::unique_lock lock(series_mu_);
+  const std::uint64_t epoch = series_stops_;
+  auto stopped = [&] { return series_ended_ || series_stops_ != epoch; };
+  lock.unlock();
+  PingSeries series(c.id);
+  std::string lines;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point last_answer = start;
+  for (int seq = 1; seq <= c.count; ++seq) {
+    lock.lock();
+    bool stop = stopped();
+    lock.unlock();
+    if (stop) break;
+    auto answer = std::make_shared<std::promise<Result<Reply>>>();
+    std::future<Result<Reply>> reply = answer->get_future();
+    Clock::time_point sent = Clock::now();
+    deployment_.Send(c.id, {OpFor(c)},
+                     [answer](Result<Reply> r) { answer->set_value(std::move(r)); });
+    Result<Reply> r = reply.get();  // bounded: every request carries the deadline
+    last_answer = Clock::now();
+    auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(last_answer - sent);
+    lines += series.Add(seq, ProbeStatus(r), rtt) + "\n";
+    if (seq < c.count) {
+      lock.lock();
+      series_cv_.wait_until(lock, start + seq * std::chrono::milliseconds(c.interval_ms), stopped);
+      lock.unlock();
+    }
+  }
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(last_answer - start);
+  return OkOutcome(lines + series.Summary(elapsed), Outcome::Style::kText);
 }
 
 void Scheduler::FinishBatch(NodeId target) {
@@ -216,16 +296,17 @@ void Scheduler::FinishBarrier() {
   for (auto& a : actions) a();
 }
 
-std::string Scheduler::RunBarrier(const Command& c) {
+Outcome Scheduler::RunBarrier(const Command& c) {
   switch (c.kind) {
-    case CommandKind::kRemove: return FormatRemove(deployment_.Remove(c.id));
-    case CommandKind::kPingAll: return FormatPingAll(deployment_.Unreachable());
+    case CommandKind::kRemove: return RemoveOutcome(deployment_.Remove(c.id));
+    case CommandKind::kPingAll: return PingAllOutcome(deployment_.Unreachable());
     case CommandKind::kTree: {
-      std::string out;
-      for (const std::string& line : deployment_.Tree()) out += (out.empty() ? "" : "\n") + line;
-      return out;
+      std::vector<TreeRow> rows = deployment_.TreeRows();
+      if (c.dot) return OkOutcome(TreeDot(rows), Outcome::Style::kText);
+      if (tree_pictures_) return OkOutcome(TreePicture(rows, tree_colour_), Outcome::Style::kText);
+      return OkOutcome(TreeText(rows), Outcome::Style::kText);
     }
-    default: return "Error: internal: not a tree command";
+    default: return ErrorOutcome(Internal("internal: not a tree command"));
   }
 }
 

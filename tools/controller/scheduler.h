@@ -11,11 +11,13 @@
 //    an earlier unfinished create takes waits for it, then lands below it, exactly where
 //    running them one by one would put it. So a script of creates builds a bushy tree in
 //    parallel, and a create under a hung node stalls nothing else.
+//  - A ping series (ping -c N) is a command to its node like any other: it holds the node's
+//    queue until its last probe, and runs on its own thread, since it waits between probes.
 //  - remove, pingall and tree change or read the whole tree: each waits for every earlier
 //    command to finish, and every later command waits for it.
 //
-// Each command's result line is passed to its `done` callback, on whatever thread finishes it;
-// the front end orders output. Thread-safety: Submit() and Drain() from any thread.
+// Each command's Outcome (format.h) is passed to its `done` callback, on whatever thread
+// finishes it; the front end orders output. Thread-safety: Submit() and Drain() from any thread.
 #pragma once
 
 #include <condition_variable>
@@ -28,6 +30,7 @@
 
 #include "command.h"
 #include "deployment.h"
+#include "format.h"
 #include "arbor/worker_pool.h"
 
 namespace arbor::controller {
@@ -36,14 +39,26 @@ class Scheduler {
  public:
   static constexpr int kCreateWorkers = 8;
 
-  using Done = std::function<void(std::string line)>;
+  using Done = std::function<void(Outcome outcome)>;
 
   Scheduler(Deployment& deployment, const VerbCatalog& verbs);
   ~Scheduler();
 
+  // `tree` draws a picture (tree_view.h) rather than the SPEC lines: for a terminal. Call
+  // before the first Submit().
+  void DrawTrees(bool pictures, bool colour) {
+    tree_pictures_ = pictures;
+    tree_colour_ = colour;
+  }
+
   void Submit(Command command, Done done);
   // Blocks until every submitted command has finished.
   void Drain();
+  // Ends the ping series running now after their current probe (Ctrl-C, as for iputils
+  // ping); each still answers with its statistics. EndSeries() also ends every later one at
+  // once: for leaving, so that `exit` never waits out a long series.
+  void StopSeries();
+  void EndSeries();
 
  private:
   struct Job {
@@ -64,10 +79,12 @@ class Scheduler {
   void Pump(Actions& actions);
   void StartCreates(Segment& segment, Actions& actions);
   void StartBatch(NodeId target, Segment& segment, Actions& actions);
+  void StartSeries(NodeId target, Segment& segment, Actions& actions);
+  Outcome RunSeries(const Command& command);
   void FinishBatch(NodeId target);
   void FinishCreate(NodeId target, std::uint64_t seq);
   void FinishBarrier();
-  std::string RunBarrier(const Command& command);
+  Outcome RunBarrier(const Command& command);
 
   Deployment& deployment_;
   const VerbCatalog& verbs_;
@@ -77,11 +94,19 @@ class Scheduler {
   std::set<NodeId> busy_;  // nodes with a batch in flight
   int in_flight_ = 0;
   bool barrier_running_ = false;
+  bool tree_pictures_ = false;
+  bool tree_colour_ = false;
   std::uint64_t next_seq_ = 0;
   // create and remove block, so they never run on an nng thread. Several creates at once keep
   // both cores busy starting node processes; more would only queue on the nodes.
   WorkerPool barrier_worker_{1};
   WorkerPool create_workers_{kCreateWorkers};
+  // Ping series mostly sleep; a few at once cover a person watching several nodes.
+  WorkerPool series_workers_{4};
+  std::mutex series_mu_;
+  std::condition_variable series_cv_;
+  std::uint64_t series_stops_ = 0;  // StopSeries() calls so far
+  bool series_ended_ = false;
 };
 
 }  // namespace arbor::controller
