@@ -563,5 +563,56 @@ TEST_CASE("dictionary durability: concurrent sets and syncs lose nothing") {
   CHECK(wrong == 0);
 }
 
+TEST_CASE("dictionary limits: max_keys refuses new names and keeps what is stored") {
+  const std::string durability = GENERATE(as<std::string>{}, "none", "fsync");
+  INFO("durability " << durability);
+  TempDir dir;
+  const Options options{{"durability", durability}, {"max_keys", "3"}};
+  {
+    Instance node(options, dir.data_dir);
+    RequireOk(node.Set("a", "1"));
+    RequireOk(node.Set("b", "2"));
+    RequireOk(node.Set("c", "3"));
+    OpResult full = node.Exec({"d", "4"});
+    CHECK(full.status.code() == Code::kFailedPrecondition);
+    CHECK(full.status.message() == "dictionary full (3 keys)");
+    RequireOk(node.Set("a", "10"));  // an overwrite takes no room
+    CHECK(node.Get("a") == "10");
+    CHECK(node.Get("b") == "2");
+    CHECK(node.Get("c") == "3");
+    CHECK(node.Get("d") == "'d' not found");
+  }
+  if (durability == "none") return;
+  // After a restart the store counts what it loaded: still full, nothing lost.
+  Instance node(options, dir.data_dir);
+  CHECK(node.Exec({"e", "5"}).status.message() == "dictionary full (3 keys)");
+  CHECK(node.Get("a") == "10");
+  CHECK(node.Get("c") == "3");
+}
+
+TEST_CASE("dictionary limits: max_bytes counts the names") {
+  TempDir dir;
+  // Two 100-byte names fit in 400 bytes with their overhead; a third does not.
+  const Options options{{"max_bytes", "400"}};
+  Instance node(options, dir.data_dir);
+  RequireOk(node.Set(std::string(100, 'a'), "1"));
+  RequireOk(node.Set(std::string(100, 'b'), "2"));
+  OpResult full = node.Exec({std::string(100, 'c'), "3"});
+  CHECK(full.status.code() == Code::kFailedPrecondition);
+  CHECK(full.status.message() == "dictionary full (2 keys, max_bytes 400)");
+  CHECK(node.Get(std::string(100, 'a')) == "1");
+  RequireOk(node.Set("x", "4"));  // a short name still fits
+}
+
+TEST_CASE("dictionary limits: bad max_keys and max_bytes make Create fail") {
+  TempDir dir;
+  for (const Options& options : {Options{{"max_keys", "0"}}, Options{{"max_keys", "-1"}},
+                                 Options{{"max_bytes", "lots"}}}) {
+    Result<std::shared_ptr<Plugin>> made = Make(options, dir.data_dir);
+    REQUIRE_FALSE(made.ok());
+    CHECK_THAT(made.status().message(), Catch::Contains("is a positive integer"));
+  }
+}
+
 }  // namespace
 }  // namespace arbor
