@@ -100,7 +100,7 @@ TEST_CASE("command: builtins with the wrong number of arguments") {
   CHECK(Bad("info") == "usage: info <id>");
   CHECK(Bad("info 1 2") == "usage: info <id>");
   CHECK(Bad("pingall 1") == "usage: pingall");
-  CHECK(Bad("help me") == "usage: help");
+  CHECK(Bad("help exec ping") == "usage: help [verb]");
   CHECK(Bad("exit now") == "usage: exit");
   CHECK(Bad("quit 0") == "usage: quit");
 }
@@ -108,9 +108,20 @@ TEST_CASE("command: builtins with the wrong number of arguments") {
 TEST_CASE("command: pingall help exit quit") {
   CHECK(Good("pingall").kind == CommandKind::kPingAll);
   CHECK(Good("help").kind == CommandKind::kHelp);
+  CHECK(Good("help").verb.empty());
   CHECK(Good("exit").kind == CommandKind::kExit);
   CHECK(Good("quit").kind == CommandKind::kExit);
   CHECK(Good("  quit  ").text == "quit");
+}
+
+TEST_CASE("command: help with a verb names it, and an unknown one is a bad line") {
+  Command exec = Good("help exec");
+  CHECK(exec.kind == CommandKind::kHelp);
+  CHECK(exec.verb == "exec");
+  CHECK(Good("help create").verb == "create");
+  CHECK(Good("help quit").verb == "quit");
+  CHECK(Bad("help me") == "unknown command 'me' (type 'help' for the list)");
+  CHECK(Bad("help Exec") == "unknown command 'Exec' (type 'help' for the list)");
 }
 
 TEST_CASE("command: builtins are not shadowed by plugin verbs") {

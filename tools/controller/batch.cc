@@ -4,6 +4,7 @@
 
 #include "format.h"
 #include "frontend.h"
+#include "verb_usage.h"
 
 namespace arbor::controller {
 namespace {
@@ -71,7 +72,9 @@ int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptio
     if (c.kind == CommandKind::kExit) break;
     if (c.kind == CommandKind::kHelp) {
       std::string text;
-      for (const auto& l : HelpText(verbs)) text += (text.empty() ? "" : "\n") + l;
+      for (const auto& l : c.verb.empty() ? HelpText(verbs) : VerbHelp(c.verb, verbs)) {
+        text += (text.empty() ? "" : "\n") + l;
+      }
       out.Complete(mine, text);
       continue;
     }

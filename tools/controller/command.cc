@@ -72,7 +72,16 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
   if (verb == "info") return with_id(CommandKind::kInfo, 1, 1, "info <id>");
   if (verb == "pingall") return bare(CommandKind::kPingAll);
   if (verb == "tree") return bare(CommandKind::kTree);
-  if (verb == "help") return bare(CommandKind::kHelp);
+  if (verb == "help") {
+    if (argc > 1) return Usage("help [verb]");
+    // `help <verb>` carries the verb in c.verb; one that does not exist is a bad line now.
+    if (argc == 1 && !IsBuiltin(w[1]) && verbs.find(w[1]) == verbs.end()) {
+      return InvalidArgument(fmt::format("unknown command '{}' (type 'help' for the list)", w[1]));
+    }
+    c.kind = CommandKind::kHelp;
+    if (argc == 1) c.verb = w[1];
+    return c;
+  }
   if (verb == "exit" || verb == "quit") return bare(CommandKind::kExit);
 
   auto it = verbs.find(verb);
@@ -102,7 +111,7 @@ std::vector<std::string> HelpText(const VerbCatalog& verbs) {
       "tree                       every node with its state (up/down/restarting/unreachable),",
       "                           pid and restart count, one line each",
       "info <id>                  the node's pid, children and plugins",
-      "help                       this list",
+      "help [verb]                this list, or one command's usage, summary and plugin",
       "exit | quit                stop every node and leave",
   };
   for (const auto& [name, v] : verbs) {

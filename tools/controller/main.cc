@@ -21,6 +21,7 @@
 #include "deployment.h"
 #include "format.h"
 #include "frontend.h"
+#include "history_file.h"
 #include "scheduler.h"
 
 namespace fs = std::filesystem;
@@ -107,11 +108,6 @@ int Serve(const std::string& config_path, NodeId id, std::string host, const fs:
   return 1;
 }
 
-std::string DefaultHistoryFile() {
-  const char* home = std::getenv("HOME");
-  return home ? fmt::format("{}/.arbor_history", home) : "";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,7 +124,9 @@ int main(int argc, char** argv) {
                "batch mode: exit 0 even when some commands printed an error");
   app.add_option("--mode", mode, "auto (REPL on a terminal, else batch), repl or batch")
       ->check(CLI::IsMember({"auto", "repl", "batch"}));
-  app.add_option("--history", history, "REPL history file ('' disables it)");
+  app.add_option("--history", history,
+                 "REPL history file (default: $XDG_STATE_HOME/arbor/history, else "
+                 "~/.local/state/arbor/history; '' disables it)");
   app.set_version_flag("--version", "arbor 0.1.0");
   std::string serve_config, serve_host;
   NodeId serve_id = 0;
@@ -166,7 +164,7 @@ int main(int argc, char** argv) {
   VerbCatalog verbs = LoadCatalog(*config);
   Deployment deployment(*config, node_binary.string());
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
-  FrontendOptions options{!keep_going, history};
+  FrontendOptions options{!keep_going, history, [&deployment] { return deployment.Ids(); }};
   int rc;
   {
     Scheduler scheduler(deployment, verbs);

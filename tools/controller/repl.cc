@@ -3,29 +3,29 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <deque>
-#include <editline/readline.h>
 
+#include <spdlog/spdlog.h>
+
+#include "completion.h"
 #include "format.h"
 #include "frontend.h"
+#include "history_file.h"
+#include "line_editor.h"
+#include "verb_usage.h"
 
 namespace arbor::controller {
 namespace {
 
-// State shared with libedit's line callback, which cannot carry a context pointer.
-struct Repl {
-  Scheduler* scheduler = nullptr;
-  const VerbCatalog* verbs = nullptr;
-  bool quit = false;
-  std::uint64_t submitted = 0;
-
+// Results finished on other threads, waiting for the input loop to print them.
+struct Results {
   std::mutex mu;
-  std::deque<std::pair<std::uint64_t, std::string>> results;  // (seq, line) ready to print
+  std::uint64_t submitted = 0;                                 // only the input loop writes it
+  std::deque<std::pair<std::uint64_t, std::string>> ready;     // (seq, line)
   std::map<std::uint64_t, std::string> pending_text;           // seq -> command as typed
-  int wake[2] = {-1, -1};  // a self-pipe: result threads poke the input loop
+  int wake[2] = {-1, -1};  // a self-pipe: result threads and Ctrl-C poke the input loop
 };
-Repl* g_repl = nullptr;
+
 int g_interrupt_fd = -1;  // write end of the wake pipe, for the signal handler
 
 // Ctrl-C at the prompt clears the line, as in a shell; it must not take the tree down.
@@ -34,116 +34,115 @@ void OnInterrupt(int) {
   [[maybe_unused]] ssize_t n = write(g_interrupt_fd, &c, 1);
 }
 
-void Print(const std::string& line) {
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-}
-
-void OnLine(char* raw) {
-  Repl& r = *g_repl;
-  if (raw == nullptr) {  // Ctrl-D
-    r.quit = true;
-    std::fputc('\n', stdout);
-    return;
+// Runs one entered line; false when it asks to leave.
+bool RunLine(const std::string& line, Scheduler& scheduler, const VerbCatalog& verbs,
+             LineEditor& editor, Results& results) {
+  auto parsed = ParseCommand(line, verbs);
+  if (!parsed) return true;
+  if (!parsed->ok()) {
+    editor.AddHistory(line);  // kept, so that the mistake can be recalled and corrected
+    editor.Print({FormatError(parsed->status())});
+    return true;
   }
-  std::string line(raw);
-  std::free(raw);
-  auto parsed = ParseCommand(line, *r.verbs);
-  if (!parsed) return;
-  add_history(line.c_str());
-  if (!parsed->ok()) return Print(FormatError(parsed->status()));
   Command c = std::move(*parsed).value();
-  if (c.kind == CommandKind::kExit) {
-    r.quit = true;
-    return;
-  }
+  // `exit` is left out: the next session would otherwise start with it under the up arrow.
+  if (c.kind == CommandKind::kExit) return false;
+  editor.AddHistory(line);
   if (c.kind == CommandKind::kHelp) {
-    for (const auto& l : HelpText(*r.verbs)) Print(l);
-    return;
+    editor.Print(c.verb.empty() ? HelpText(verbs) : VerbHelp(c.verb, verbs));
+    return true;
   }
-  std::uint64_t seq = r.submitted++;
+  std::uint64_t seq = results.submitted++;
   {
-    std::lock_guard lock(r.mu);
-    r.pending_text[seq] = c.text;
+    std::lock_guard lock(results.mu);
+    results.pending_text[seq] = c.text;
   }
-  r.scheduler->Submit(std::move(c), [seq](std::string result) {
-    Repl& rr = *g_repl;
+  scheduler.Submit(std::move(c), [&results, seq](std::string result) {
     {
-      std::lock_guard lock(rr.mu);
-      rr.results.emplace_back(seq, std::move(result));
+      std::lock_guard lock(results.mu);
+      results.ready.emplace_back(seq, std::move(result));
     }
     char one = 1;
-    [[maybe_unused]] ssize_t n = write(rr.wake[1], &one, 1);
+    [[maybe_unused]] ssize_t n = write(results.wake[1], &one, 1);
   });
+  return true;
 }
 
-// Prints finished results above the prompt line, then redraws the prompt with what the user
-// had typed so far.
-void FlushResults(Repl& r) {
+// Prints the results that finished. One that arrives after later commands were typed is
+// prefixed with its command, so it cannot be mistaken for theirs.
+void FlushResults(Results& results, LineEditor& editor) {
   char buf[64];
   bool interrupted = false;
-  for (ssize_t n; (n = read(r.wake[0], buf, sizeof buf)) > 0;) {
+  for (ssize_t n; (n = read(results.wake[0], buf, sizeof buf)) > 0;) {
     for (ssize_t i = 0; i < n; ++i) interrupted |= buf[i] == 'i';
   }
-  if (interrupted) {
-    std::fputs("^C\n", stdout);
-    rl_replace_line("", 0);
-    rl_forced_update_display();
-  }
-  std::deque<std::pair<std::uint64_t, std::string>> ready;
-  std::uint64_t newest;
+  if (interrupted) editor.Interrupt();
+  std::vector<std::string> lines;
   {
-    std::lock_guard lock(r.mu);
-    ready.swap(r.results);
-    newest = r.submitted;
-  }
-  if (ready.empty()) return;
-  std::fputs("\r\033[K", stdout);
-  for (auto& [seq, line] : ready) {
-    std::string text;
-    {
-      std::lock_guard lock(r.mu);
-      text = r.pending_text[seq];
-      r.pending_text.erase(seq);
+    std::lock_guard lock(results.mu);
+    for (auto& [seq, line] : results.ready) {
+      std::string text = std::move(results.pending_text[seq]);
+      results.pending_text.erase(seq);
+      lines.push_back(seq + 1 == results.submitted ? line : "[" + text + "] " + line);
     }
-    Print(seq + 1 == newest ? line : "[" + text + "] " + line);
+    results.ready.clear();
   }
-  std::fflush(stdout);
-  rl_forced_update_display();
+  if (!lines.empty()) editor.Print(lines);
+}
+
+// The history file, its directories made; "" when there is none or it cannot be kept.
+std::string PrepareHistory(const std::string& file) {
+  if (file.empty()) return file;
+  if (Status s = MakeHistoryDirectories(file); !s.ok()) {
+    spdlog::warn("the history is not kept: {}", s.message());
+    return "";
+  }
+  return file;
 }
 
 }  // namespace
 
 int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptions& options) {
-  Repl r;
-  r.scheduler = &scheduler;
-  r.verbs = &verbs;
-  if (pipe2(r.wake, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
-  g_repl = &r;
-  g_interrupt_fd = r.wake[1];
+  Results results;
+  if (pipe2(results.wake, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
+  g_interrupt_fd = results.wake[1];
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
   sigaction(SIGINT, &sa, nullptr);
-  if (!options.history_file.empty()) read_history(options.history_file.c_str());
+
   std::fputs("arbor: type 'help' for commands, 'exit' or Ctrl-D to leave\n", stdout);
-  rl_callback_handler_install("> ", OnLine);
-  while (!r.quit) {
-    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {r.wake[0], POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents & POLLIN) FlushResults(r);
-    if (fds[0].revents & (POLLIN | POLLHUP)) rl_callback_read_char();
+  LineEditor::Options editor_options;
+  editor_options.history_file = PrepareHistory(options.history_file);
+  editor_options.history_entries = kHistoryEntries;
+  editor_options.complete = [&](std::string_view before_cursor) {
+    return Completions(before_cursor, verbs, options.node_ids ? options.node_ids()
+                                                              : std::vector<NodeId>{});
+  };
+  editor_options.hint = [&](std::string_view line) { return Hint(line, verbs); };
+  {
+    LineEditor editor(std::move(editor_options));
+    for (bool running = true; running;) {
+      pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {results.wake[0], POLLIN, 0}};
+      int ready = poll(fds, 2, -1);
+      editor.HandleSignals();
+      if (ready < 0) continue;
+      if (fds[1].revents & POLLIN) FlushResults(results, editor);
+      if (fds[0].revents == 0) continue;
+      switch (editor.ReadKey()) {
+        case LineEditor::Event::kNone: break;
+        case LineEditor::Event::kEnd: running = false; break;
+        case LineEditor::Event::kLine:
+          running = RunLine(editor.line(), scheduler, verbs, editor, results);
+          if (running) editor.Prompt();
+          break;
+      }
+    }
+    // Commands still in flight finish, and their results are shown, before the tree goes down.
+    scheduler.Drain();
+    FlushResults(results, editor);
   }
-  rl_callback_handler_remove();
-  // Commands still in flight finish, and their results are shown, before the tree goes down.
-  scheduler.Drain();
-  FlushResults(r);
-  if (!options.history_file.empty()) {
-    write_history(options.history_file.c_str());
-    history_truncate_file(options.history_file.c_str(), 1000);
-  }
-  close(r.wake[0]);
-  close(r.wake[1]);
-  g_repl = nullptr;
+  close(results.wake[0]);
+  close(results.wake[1]);
   return 0;
 }
 
