@@ -1,6 +1,7 @@
 // The REPL as a person at a terminal sees it: the real controller in a pseudo-terminal, what it
 // writes rendered on a VT100 screen model, and the visible rows compared exactly.
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -242,6 +243,26 @@ TEST_CASE("repl: help for one command gives its usage, summary and plugin") {
                                  "Error: unknown command 'nosuch' (type 'help' for the list)",
                                  "> "});
   REQUIRE(t.Expect(unknown) == "");
+}
+
+TEST_CASE("batch: help for one command prints the same lines, and an unknown one is an error") {
+  ControllerProcess c({"--config", TestConfig("slow.yaml")});
+  c.Send("help sleep");
+  CHECK(c.NextLine() == "  sleep <id> <ms>");
+  CHECK(c.NextLine() == "  summary: sleep <ms> milliseconds, then answer \"slept\"");
+  CHECK(c.NextLine() == "  plugin: slow");
+  c.Send("help ping");
+  CHECK(c.NextLine() == "  ping <id>");
+  CHECK(c.NextLine() ==
+        "  summary: Ok: 1 if the node answers, Ok: 0 if it exists but is unreachable");
+  CHECK(c.NextLine() ==
+        "  plugin: none (built into the controller); nodes answer it through plugin ping");
+  CHECK(c.Command("help sleep 5") == "Error: usage: help [verb]");
+  CHECK(c.Command("help bogus") == "Error: unknown command 'bogus' (type 'help' for the list)");
+  c.CloseInput();
+  auto status = c.Wait(10s);
+  REQUIRE(status);
+  CHECK(WEXITSTATUS(*status) == 1);  // an error was printed
 }
 
 TEST_CASE("repl: a result that arrives while the user types goes above the line being typed") {
