@@ -290,6 +290,28 @@ TEST_CASE("repl: a result that arrives while the user types goes above the line 
   REQUIRE(t.Expect(arrived) == "");
 }
 
+TEST_CASE("repl: a line that wraps onto a second row is drawn again whole under a late result") {
+  SKIP_WITHOUT_PTY();
+  Terminal t({"--config", TestConfig("slow.yaml")});
+  REQUIRE(t.Expect({kBanner, "> "}) == "");
+  t.Type("create 10\r");
+  REQUIRE(t.Expect({kBanner, "> create 10", "Ok: <pid>", "> "}) == "");
+  t.Type("sleep 10 2500\r");
+  // 90 columns: the line wraps, and the hint has no room (it is shown whole or not at all).
+  t.Type("exec 10 " + std::string(80, 'a'));
+  Rows typing = {kBanner, "> create 10", "Ok: <pid>", "> sleep 10 2500",
+                 "> exec 10 " + std::string(70, 'a'), std::string(10, 'a')};
+  REQUIRE(t.Expect(typing) == "");
+  typing.insert(typing.begin() + 4, "Ok:10: slept");
+  REQUIRE(t.Expect(typing) == "");
+  CHECK(t.screen().cursor_row() == 6);
+  CHECK(t.screen().cursor_column() == 10);
+  t.Type(kCtrlU + "ping 10\r");
+  typing.resize(5);
+  typing.insert(typing.end(), {"> ping 10", "Ok: 1", "> "});
+  REQUIRE(t.Expect(typing) == "");
+}
+
 TEST_CASE("repl: the history is kept under XDG_STATE_HOME, in a directory of the user's own") {
   SKIP_WITHOUT_PTY();
   TempDir dir;

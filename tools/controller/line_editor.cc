@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 
@@ -84,10 +85,20 @@ constexpr const char* kBindings[][2] = {
 
 }  // namespace
 
+Result<std::unique_ptr<LineEditor>> LineEditor::Open(Options options) {
+  std::unique_ptr<LineEditor> editor(new LineEditor(std::move(options)));
+  if (editor->el_ == nullptr) return Internal("libedit cannot set up the terminal");
+  return editor;
+}
+
 LineEditor::LineEditor(Options options) : options_(std::move(options)) {
   tty_ = isatty(STDIN_FILENO) != 0;
-  terminal_ = tty_ && isatty(STDOUT_FILENO) != 0;
+  // Hints are drawn with ANSI sequences, which a dumb terminal would print as text.
+  const char* term = std::getenv("TERM");
+  terminal_ = tty_ && isatty(STDOUT_FILENO) != 0 && term != nullptr &&
+              std::strcmp(term, "dumb") != 0;
   el_ = el_init("arbor", stdin, stdout, stderr);
+  if (el_ == nullptr) return;
   el_set(el_, EL_CLIENTDATA, this);
   el_set(el_, EL_EDITOR, "emacs");
   el_set(el_, EL_SIGNAL, 0);  // see OnFatalSignal
@@ -119,6 +130,7 @@ LineEditor::LineEditor(Options options) : options_(std::move(options)) {
 }
 
 LineEditor::~LineEditor() {
+  if (el_ == nullptr) return;
   EraseHint();
   el_end(el_);  // the terminal as it was
   history_end(history_);
@@ -251,15 +263,14 @@ void LineEditor::EraseHint() {
   Write(Right(hint_shift_) + "\033[K" + Left(hint_shift_));
 }
 
-// Dim, after the end of the line, on the same row: a hint that would reach the last column is
-// cut, and a line that wraps gets none. The cursor stays where it is.
+// Dim, after the end of the line, on the same row, and only whole: a hint that would reach the
+// last column is left out (a cut one reads as a different synopsis). The cursor stays put.
 void LineEditor::DrawHint() {
   if (!terminal_ || !prompt_shown_ || hint_drawn_ || !options_.hint) return;
   std::string hint = options_.hint(line_);
   int prompt = Columns(options_.prompt);
   int room = ScreenColumns() - 1 - prompt - Columns(line_);
-  if (hint.empty() || room <= 0) return;
-  while (Columns(hint) > room) hint.pop_back();
+  if (hint.empty() || Columns(hint) > room) return;
   int shift = Columns(std::string_view(line_).substr(point_));
   Write(Right(shift) + "\033[2m" + hint + "\033[0m" + Left(shift + Columns(hint)));
   hint_drawn_ = true;

@@ -17,11 +17,14 @@
 #include <signal.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <histedit.h>
+
+#include "arbor/result.h"
 
 namespace arbor::controller {
 
@@ -38,7 +41,7 @@ class LineEditor {
   };
 
   // Takes the terminal (stdin, stdout) and shows the prompt.
-  explicit LineEditor(Options options);
+  static Result<std::unique_ptr<LineEditor>> Open(Options options);
   // Gives the terminal back as it was.
   ~LineEditor();
   LineEditor(const LineEditor&) = delete;
@@ -67,6 +70,7 @@ class LineEditor {
   void AddHistory(const std::string& line);
 
  private:
+  explicit LineEditor(Options options);
   static unsigned char OnTab(EditLine* el, int key);
   static const char* PromptText(EditLine* el);
 

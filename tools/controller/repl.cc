@@ -119,8 +119,13 @@ int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOption
                                                               : std::vector<NodeId>{});
   };
   editor_options.hint = [&](std::string_view line) { return Hint(line, verbs); };
+  Result<std::unique_ptr<LineEditor>> opened = LineEditor::Open(std::move(editor_options));
+  if (!opened.ok()) {
+    spdlog::error("{}", opened.status().message());
+    return 1;
+  }
   {
-    LineEditor editor(std::move(editor_options));
+    LineEditor& editor = **opened;
     for (bool running = true; running;) {
       pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {results.wake[0], POLLIN, 0}};
       int ready = poll(fds, 2, -1);
@@ -140,6 +145,7 @@ int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOption
     // Commands still in flight finish, and their results are shown, before the tree goes down.
     scheduler.Drain();
     FlushResults(results, editor);
+    opened->reset();  // the terminal as it was
   }
   close(results.wake[0]);
   close(results.wake[1]);
