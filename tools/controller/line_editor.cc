@@ -112,8 +112,10 @@ LineEditor::LineEditor(Options options) : options_(std::move(options)) {
   }
   el_set(el_, EL_HIST, history, history_);
   el_set(el_, EL_ADDFN, "arbor-complete", "complete a command or a node id", &LineEditor::OnTab);
-  el_set(el_, EL_BIND, "^I", "arbor-complete", nullptr);
-  for (const auto& [key, function] : kBindings) el_set(el_, EL_BIND, key, function, nullptr);
+  el_set(el_, EL_BIND, "^I", "arbor-complete", static_cast<const char*>(nullptr));
+  for (const auto& [key, function] : kBindings) {
+    el_set(el_, EL_BIND, key, function, static_cast<const char*>(nullptr));
+  }
   el_source(el_, nullptr);  // ~/.editrc, as every libedit program reads it
   if (tty_ && tcgetattr(STDIN_FILENO, &g_saved_terminal) == 0) {
     for (std::size_t i = 0; i < std::size(kHandledSignals); ++i) {
@@ -148,18 +150,19 @@ void LineEditor::HandleSignals() {
   if (g_continued != 0) {
     g_continued = 0;
     if (!prompt_shown_) return;
-    // Back in the foreground: the shell has written below the line; draw it again.
+    // Back in the foreground, on the fresh row below what the shell wrote: the line again.
     hint_drawn_ = false;
-    Write("\r\n");
+    Write("\r");
     el_set(el_, EL_REFRESH);
     DrawHint();
   }
 }
 
-const char* LineEditor::PromptText(EditLine* el) {
+char* LineEditor::PromptText(EditLine* el) {
   void* self = nullptr;
   el_get(el, EL_CLIENTDATA, &self);
-  return static_cast<LineEditor*>(self)->options_.prompt;
+  // libedit's prompt function type returns char*; it only reads the text.
+  return const_cast<char*>(static_cast<LineEditor*>(self)->options_.prompt);
 }
 
 unsigned char LineEditor::OnTab(EditLine* el, int) {

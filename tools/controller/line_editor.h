@@ -72,7 +72,7 @@ class LineEditor {
  private:
   explicit LineEditor(Options options);
   static unsigned char OnTab(EditLine* el, int key);
-  static const char* PromptText(EditLine* el);
+  static char* PromptText(EditLine* el);
 
   unsigned char Complete();
   void ListCandidates(const std::vector<std::string>& candidates);
