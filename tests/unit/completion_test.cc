@@ -15,7 +15,8 @@ using Words = std::vector<std::string>;
 
 VerbCatalog Catalog() {
   VerbCatalog c;
-  c["exec"] = VerbInfo{"exec", 1, 2, "<name> [value]", "set or get a variable", false, "dictionary"};
+  c["exec"] =
+      VerbInfo{"exec", 1, 2, "<name> [value]", "set or get a variable", false, "dictionary"};
   c["ping"] = VerbInfo{"ping", 0, 0, "", "ping the node", false, "ping"};
   c["sleep"] = VerbInfo{"sleep", 1, 1, "<ms>", "sleep a while", true, "slow"};
   c["spin"] = VerbInfo{"spin", 0, 0, "", "answer at once", false, "slow"};

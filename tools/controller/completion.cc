@@ -33,7 +33,8 @@ std::vector<std::string> Completions(std::string_view before_cursor, const VerbC
     all = AllVerbs(verbs);
   } else if (std::optional<VerbUsage> usage = FindUsage(words[0], verbs)) {
     std::vector<std::string> slots = Words(usage->synopsis);
-    SlotKind kind = words.size() < slots.size() ? KindOfSlot(slots[words.size()]) : SlotKind::kOther;
+    SlotKind kind = SlotKind::kOther;
+    if (words.size() < slots.size()) kind = KindOfSlot(slots[words.size()]);
     // create's <id> names a node that does not exist yet: no known id can go there.
     if (words[0] == "create" && words.size() == 1) kind = SlotKind::kOther;
     if (kind == SlotKind::kVerb) all = AllVerbs(verbs);
