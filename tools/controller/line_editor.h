@@ -7,7 +7,8 @@
 // the prompt with the line being typed drawn again intact; and a history file with a size
 // limit. libedit's readline emulation is not used: in callback mode it leaves the terminal in
 // cooked mode after each line (the kernel then echoes the next line and libedit draws it a
-// second time) and does not report a line that became empty.
+// second time) and does not report a line that became empty. When stdin is not a terminal
+// (--mode repl on a pipe), libedit reads whole lines and nothing is drawn.
 //
 // Thread-safety: none; one thread owns it, and there is one per process: while it lives it
 // handles SIGTERM, SIGHUP and SIGQUIT (the terminal is restored, then the signal has its usual
