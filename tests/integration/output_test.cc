@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "processes.h"
+#include "terminal_screen.h"
 #include "tree_helpers.h"
 
 using namespace arbor::testing;
@@ -245,7 +246,21 @@ TEST_CASE("repl: Ctrl-C ends a ping series with its statistics, and exit does no
   c.Send("create 10");
   REQUIRE(c.ReadUntil("Ok: ", 10s));
   c.Send("ping 10 -c 1000 -i 50");  // 50 s if left alone
-  REQUIRE(c.ReadUntil("ping 10 -c 1000 -i 50", 10s));
+  // The line editor echoes key by key, with hints drawn and erased between keys: wait for the
+  // entered line as the terminal shows it, not for its bytes in a row.
+  TerminalScreen screen(ControllerProcess::kPtyRows, ControllerProcess::kPtyColumns);
+  bool entered = WaitFor(
+      [&] {
+        screen.Feed(c.ReadSome(50ms));
+        std::vector<std::string> rows = screen.Rows();
+        for (int r = 0; r < int(rows.size()); ++r) {
+          // Entered: the cursor has left the line.
+          if (rows[std::size_t(r)] == "> ping 10 -c 1000 -i 50") return screen.cursor_row() > r;
+        }
+        return false;
+      },
+      10s);
+  REQUIRE(entered);
   std::this_thread::sleep_for(200ms);  // a few probes go out
   c.Kill(SIGINT);
   auto stats = c.ReadUntil(" received", 5s);

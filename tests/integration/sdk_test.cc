@@ -149,7 +149,7 @@ TEST_CASE("an installed arbor builds the sum example out of tree and serves it",
                         << "  search_path: [\"$ORIGIN/../lib/arbor/plugins\", \""
                         << build.string() << "\"]\n"
                         << "  load: [dictionary, ping, sum]\n";
-  ControllerProcess arbor({"--config", config.string()}, ControllerProcess::Mode::kPipe,
+  ControllerProcess arbor({"--config", config.string()}, ControllerProcess::Mode::kPipe, {},
                           (prefix / "bin/arbor").string());
   CHECK(arbor.Command("create 10") .rfind("Ok: ", 0) == 0);
   CHECK(arbor.Command("sum 10 3 1 2 3") == "Ok:10: 6");

@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -22,17 +24,41 @@ std::string TestConfig(const std::string& name) {
   return std::string(ARBOR_TEST_CONFIG_DIR) + "/" + name;
 }
 
+namespace {
+
+// This process's environment with `changes` applied ("NAME=value" sets, "NAME" unsets).
+std::vector<std::string> Environment(const std::vector<std::string>& changes) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (const std::string& change : changes) {
+    std::string name = change.substr(0, change.find('='));
+    std::erase_if(env, [&](const std::string& e) { return e.rfind(name + "=", 0) == 0; });
+    if (change.find('=') != std::string::npos) env.push_back(change);
+  }
+  return env;
+}
+
+}  // namespace
+
 ControllerProcess::ControllerProcess(std::vector<std::string> args, Mode mode,
-                                     std::string binary) {
+                                     std::vector<std::string> env_changes, std::string binary) {
   static int counter = 0;
   stderr_path_ = "/tmp/arbor-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++) +
                  ".stderr";
   if (binary.empty()) binary = BinDir() + "/arbor";
-  std::vector<std::string> argv_s = {binary, "--history", ""};
+  std::vector<std::string> argv_s = {binary};
+  bool own_home = std::any_of(env_changes.begin(), env_changes.end(),
+                              [](const std::string& e) { return e.rfind("HOME=", 0) == 0; });
+  if (!own_home) argv_s.insert(argv_s.end(), {"--history", ""});
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  if (mode != Mode::kPipe) env_changes.insert(env_changes.begin(), "TERM=xterm");
+  std::vector<std::string> env_s = Environment(env_changes);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -43,7 +69,10 @@ ControllerProcess::ControllerProcess(std::vector<std::string> args, Mode mode,
     child_in = a[0], in_ = a[1], out_ = b[0], child_out = b[1];
   } else {
     int master, slave;
-    if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) throw std::runtime_error("pty");
+    winsize size{};
+    size.ws_row = kPtyRows;
+    size.ws_col = kPtyColumns;
+    if (openpty(&master, &slave, nullptr, nullptr, &size) != 0) throw std::runtime_error("pty");
     fcntl(master, F_SETFD, FD_CLOEXEC);
     fcntl(slave, F_SETFD, FD_CLOEXEC);
     in_ = master, out_ = dup(master), child_in = slave, child_out = dup(slave);
@@ -64,7 +93,7 @@ ControllerProcess::ControllerProcess(std::vector<std::string> args, Mode mode,
   sigemptyset(&empty);
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  int rv = posix_spawn(&pid_, argv[0], &fa, &attr, argv.data(), environ);
+  int rv = posix_spawn(&pid_, argv[0], &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(child_in);
@@ -99,6 +128,17 @@ void ControllerProcess::Send(const std::string& line) {
   if (write(in_, l.data(), l.size()) != static_cast<ssize_t>(l.size())) {
     throw std::runtime_error("write to controller failed");
   }
+}
+
+void ControllerProcess::SendRaw(const std::string& bytes) {
+  if (write(in_, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) {
+    throw std::runtime_error("write to controller failed");
+  }
+}
+
+std::string ControllerProcess::ReadSome(std::chrono::milliseconds timeout) {
+  if (buffer_.empty()) Fill(std::chrono::steady_clock::now() + timeout);
+  return std::exchange(buffer_, {});
 }
 
 bool ControllerProcess::Fill(std::chrono::steady_clock::time_point deadline) {

@@ -24,9 +24,15 @@ class ControllerProcess {
  public:
   // kPtyWithStderr: stderr goes to the terminal too (what a person sees), not to Stderr().
   enum class Mode { kPipe, kPty, kPtyWithStderr };
+  // The pseudo-terminal's size, and its TERM (the terminal TerminalScreen models).
+  static constexpr int kPtyRows = 24;
+  static constexpr int kPtyColumns = 80;
+  // `env`: changes to the controller's environment, "NAME=value" to set and "NAME" to unset.
+  // The controller runs with --history '' (so no test writes the user's history) unless `env`
+  // sets HOME: a test that gives it a home of its own may use the default history file.
   // `binary`: another arbor than the build tree's (an installed one).
   explicit ControllerProcess(std::vector<std::string> args = {}, Mode mode = Mode::kPipe,
-                             std::string binary = {});
+                             std::vector<std::string> env = {}, std::string binary = {});
   // False where the machine offers no pseudo-terminals (a chroot without /dev/pts).
   static bool PtyAvailable();
   ~ControllerProcess();
@@ -36,6 +42,11 @@ class ControllerProcess {
   std::string session_marker() const;
 
   void Send(const std::string& line);
+  // Writes `bytes` as they are: keys, with no newline added.
+  void SendRaw(const std::string& bytes);
+  // Everything read and not yet returned, waiting up to `timeout` for some when there is none;
+  // "" when nothing came.
+  std::string ReadSome(std::chrono::milliseconds timeout);
   // The next output line, or nullopt at EOF or after `timeout`.
   std::optional<std::string> ReadLine(std::chrono::milliseconds timeout = 10s);
   // The next line, or "<no line>" at EOF or after `timeout` (printable in a failed CHECK).

@@ -5,6 +5,7 @@
 #include "format.h"
 #include "frontend.h"
 #include "json_line.h"
+#include "verb_usage.h"
 
 namespace arbor::controller {
 namespace {
@@ -75,7 +76,9 @@ int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptio
     if (c.kind == CommandKind::kExit) break;
     if (c.kind == CommandKind::kHelp) {
       std::string text;
-      for (const auto& l : HelpText(verbs)) text += (text.empty() ? "" : "\n") + l;
+      for (const auto& l : c.verb.empty() ? HelpText(verbs) : VerbHelp(c.verb, verbs)) {
+        text += (text.empty() ? "" : "\n") + l;
+      }
       Outcome help = OkOutcome(std::move(text), Outcome::Style::kText);
       out.Complete(mine, RenderAnswer(options.json, c.text, std::nullopt, help, submitted), true);
       continue;

@@ -129,7 +129,16 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
   }
   if (verb == "tree" && argc != 0) return Usage("tree [--dot]");
   if (verb == "tree") return bare(CommandKind::kTree);
-  if (verb == "help") return bare(CommandKind::kHelp);
+  if (verb == "help") {
+    if (argc > 1) return Usage("help [verb]");
+    // `help <verb>` carries the verb in c.verb; one that does not exist is a bad line now.
+    if (argc == 1 && !IsBuiltin(w[1]) && verbs.find(w[1]) == verbs.end()) {
+      return InvalidArgument(fmt::format("unknown command '{}' (type 'help' for the list)", w[1]));
+    }
+    c.kind = CommandKind::kHelp;
+    if (argc == 1) c.verb = w[1];
+    return c;
+  }
   if (verb == "exit" || verb == "quit") return bare(CommandKind::kExit);
 
   auto it = verbs.find(verb);
@@ -165,16 +174,15 @@ std::vector<std::string> HelpText(const VerbCatalog& verbs) {
   std::vector<std::string> out = {
       "create <id> [parent]       start node <id> where BST insertion puts it (parent is ignored)",
       "remove <id>                stop node <id> and its whole subtree",
-      "ping <id>                  Ok: 1 if the node answers, Ok: 0 if it exists but is unreachable",
-      "ping <id> -c N [-i ms]     N probes (1-10000) every ms (10-60000, default 1000), one",
+      "ping <id> [-c N [-i ms]]   Ok: 1 if the node answers, Ok: 0 if it exists but is unreachable;",
+      "                           -c: N probes (1-10000) every ms (10-60000, default 1000), one",
       "                           line each, then the loss and round-trip statistics",
       "pingall                    Ok: -1 if every node answers, else the unreachable ids",
-      "tree                       every node with its state (up/down/restarting/unreachable),",
-      "                           pid and restart count, one line each (drawn as a tree,",
-      "                           in colour, on a terminal)",
-      "tree --dot                 the tree as a Graphviz digraph (dot -Tsvg)",
+      "tree [--dot]               every node with its state (up/down/restarting/unreachable),",
+      "                           pid and restart count, one line each (drawn as a tree, in",
+      "                           colour, on a terminal); --dot: a Graphviz digraph",
       "info <id>                  the node's pid, children and plugins",
-      "help                       this list",
+      "help [verb]                this list, or one command's usage, summary and plugin",
       "exit | quit                stop every node and leave",
   };
   for (const auto& [name, v] : verbs) {

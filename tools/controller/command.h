@@ -2,7 +2,7 @@
 //
 //   create <id> [parent]     remove <id>     ping <id> [-c N [-i ms]]     pingall
 //   tree [--dot]     info <id>
-//   help     exit | quit     <verb> <id> [args...]   (any verb a loaded plugin serves)
+//   help [verb]     exit | quit     <verb> <id> [args...]   (any verb a loaded plugin serves)
 //
 // Parsing checks syntax and, for plugin verbs, arity; it knows nothing about the tree.
 // Thread-safety: pure functions over plain values.
@@ -25,7 +25,7 @@ enum class CommandKind { kCreate, kRemove, kPing, kPingAll, kTree, kInfo, kVerb,
 struct Command {
   CommandKind kind = CommandKind::kHelp;
   NodeId id = 0;                  // the node the command is about (not for pingall/help/exit)
-  std::string verb;               // kVerb: the plugin verb
+  std::string verb;               // kVerb: the plugin verb; kHelp: the command asked about
   std::vector<std::string> args;  // kVerb: the arguments after the id
   std::string text;               // the line as typed, trimmed
   int count = 0;        // kPing: the probes of a series (-c N); 0 for the single SPEC ping

@@ -23,6 +23,7 @@
 #include "deployment.h"
 #include "format.h"
 #include "frontend.h"
+#include "history_file.h"
 #include "progress.h"
 #include "scheduler.h"
 
@@ -133,11 +134,6 @@ class Countdown {
   const std::size_t total_;
 };
 
-std::string DefaultHistoryFile() {
-  const char* home = std::getenv("HOME");
-  return home ? fmt::format("{}/.arbor_history", home) : "";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -156,7 +152,9 @@ int main(int argc, char** argv) {
                "batch mode: exit 0 even when some commands printed an error");
   app.add_option("--mode", mode, "auto (REPL on a terminal, else batch), repl or batch")
       ->check(CLI::IsMember({"auto", "repl", "batch"}));
-  app.add_option("--history", history, "REPL history file ('' disables it)");
+  app.add_option("--history", history,
+                 "REPL history file (default: $XDG_STATE_HOME/arbor/history, else "
+                 "~/.local/state/arbor/history; '' disables it)");
   app.add_flag("--json", json,
                "print one JSON object per command (command, ok, id, result or error, time_ms)");
   app.add_flag("-q,--quiet", quiet, "no progress bar while the config's nodes start");
@@ -197,7 +195,8 @@ int main(int argc, char** argv) {
   VerbCatalog verbs = LoadCatalog(*config);
   Deployment deployment(*config, node_binary.string());
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
-  FrontendOptions options{!keep_going, history, json};
+  FrontendOptions options{!keep_going, history, json,
+                          [&deployment] { return deployment.Ids(); }};
   int rc;
   {
     Scheduler scheduler(deployment, verbs);

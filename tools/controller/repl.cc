@@ -3,31 +3,31 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <deque>
-#include <editline/readline.h>
 
+#include <spdlog/spdlog.h>
+
+#include "completion.h"
 #include "format.h"
 #include "frontend.h"
+#include "history_file.h"
 #include "json_line.h"
+#include "line_editor.h"
+#include "verb_usage.h"
 
 namespace arbor::controller {
 namespace {
 
-// State shared with libedit's line callback, which cannot carry a context pointer.
-struct Repl {
-  Scheduler* scheduler = nullptr;
-  const VerbCatalog* verbs = nullptr;
-  bool quit = false;
-  bool json = false;
-  std::uint64_t submitted = 0;
-
+// Results finished on other threads, waiting for the input loop to print them.
+struct Results {
   std::mutex mu;
-  std::deque<std::pair<std::uint64_t, std::string>> results;  // (seq, line) ready to print
+  std::uint64_t submitted = 0;                                 // only the input loop writes it
+  std::deque<std::pair<std::uint64_t, std::string>> ready;     // (seq, line)
   std::map<std::uint64_t, std::string> pending_text;           // seq -> command as typed
-  int wake[2] = {-1, -1};  // a self-pipe: result threads poke the input loop
+  int wake[2] = {-1, -1};  // a self-pipe: result threads and Ctrl-C poke the input loop
+  bool json = false;       // --json: every answer is one JSON object (json_line.h)
 };
-Repl* g_repl = nullptr;
+
 int g_interrupt_fd = -1;  // write end of the wake pipe, for the signal handler
 
 // Ctrl-C at the prompt clears the line, as in a shell; it must not take the tree down.
@@ -36,133 +36,142 @@ void OnInterrupt(int) {
   [[maybe_unused]] ssize_t n = write(g_interrupt_fd, &c, 1);
 }
 
-void Print(const std::string& line) {
-  std::fwrite(line.data(), 1, line.size(), stdout);
-  std::fputc('\n', stdout);
-}
-
-void OnLine(char* raw) {
-  Repl& r = *g_repl;
-  if (raw == nullptr) {  // Ctrl-D
-    r.quit = true;
-    std::fputc('\n', stdout);
-    return;
-  }
-  std::string line(raw);
-  std::free(raw);
+// Runs one entered line; false when it asks to leave.
+bool RunLine(const std::string& line, Scheduler& scheduler, const VerbCatalog& verbs,
+             LineEditor& editor, Results& results) {
   auto submitted = std::chrono::steady_clock::now();
-  auto parsed = ParseCommand(line, *r.verbs);
-  if (!parsed) return;
-  add_history(line.c_str());
+  auto parsed = ParseCommand(line, verbs);
+  if (!parsed) return true;
   if (!parsed->ok()) {
+    editor.AddHistory(line);  // kept, so that the mistake can be recalled and corrected
     Outcome error = ErrorOutcome(parsed->status());
-    return Print(RenderAnswer(r.json, CommandText(line), std::nullopt, error, submitted));
+    editor.Print({RenderAnswer(results.json, CommandText(line), std::nullopt, error, submitted)});
+    return true;
   }
   Command c = std::move(*parsed).value();
-  if (c.kind == CommandKind::kExit) {
-    r.quit = true;
-    return;
-  }
-  if (c.kind == CommandKind::kHelp && r.json) {
-    std::string text;
-    for (const auto& l : HelpText(*r.verbs)) text += (text.empty() ? "" : "\n") + l;
-    Outcome help = OkOutcome(std::move(text), Outcome::Style::kText);
-    return Print(RenderAnswer(true, c.text, std::nullopt, help, submitted));
-  }
+  // `exit` is left out: the next session would otherwise start with it under the up arrow.
+  if (c.kind == CommandKind::kExit) return false;
+  editor.AddHistory(line);
   if (c.kind == CommandKind::kHelp) {
-    for (const auto& l : HelpText(*r.verbs)) Print(l);
-    return;
+    std::vector<std::string> help = c.verb.empty() ? HelpText(verbs) : VerbHelp(c.verb, verbs);
+    if (!results.json) {
+      editor.Print(help);
+      return true;
+    }
+    std::string text;
+    for (const auto& l : help) text += (text.empty() ? "" : "\n") + l;
+    Outcome answer = OkOutcome(std::move(text), Outcome::Style::kText);
+    editor.Print({RenderAnswer(true, c.text, std::nullopt, answer, submitted)});
+    return true;
   }
-  std::uint64_t seq = r.submitted++;
+  std::uint64_t seq = results.submitted++;
   {
-    std::lock_guard lock(r.mu);
-    r.pending_text[seq] = c.text;
+    std::lock_guard lock(results.mu);
+    results.pending_text[seq] = c.text;
   }
   std::optional<NodeId> id = NodeOf(c);
   std::string text = c.text;
-  r.scheduler->Submit(std::move(c), [seq, id, text, submitted](Outcome o) {
-    Repl& rr = *g_repl;
-    std::string result = RenderAnswer(rr.json, text, id, o, submitted);
+  scheduler.Submit(std::move(c), [&results, seq, id, text, submitted](Outcome o) {
+    std::string result = RenderAnswer(results.json, text, id, o, submitted);
     {
-      std::lock_guard lock(rr.mu);
-      rr.results.emplace_back(seq, std::move(result));
+      std::lock_guard lock(results.mu);
+      results.ready.emplace_back(seq, std::move(result));
     }
     char one = 1;
-    [[maybe_unused]] ssize_t n = write(rr.wake[1], &one, 1);
+    [[maybe_unused]] ssize_t n = write(results.wake[1], &one, 1);
   });
+  return true;
 }
 
-// Prints finished results above the prompt line, then redraws the prompt with what the user
-// had typed so far.
-void FlushResults(Repl& r) {
+// Prints the results that finished. One that arrives after later commands were typed is
+// prefixed with its command, so it cannot be mistaken for theirs.
+void FlushResults(Results& results, LineEditor& editor, Scheduler& scheduler) {
   char buf[64];
   bool interrupted = false;
-  for (ssize_t n; (n = read(r.wake[0], buf, sizeof buf)) > 0;) {
+  for (ssize_t n; (n = read(results.wake[0], buf, sizeof buf)) > 0;) {
     for (ssize_t i = 0; i < n; ++i) interrupted |= buf[i] == 'i';
   }
   if (interrupted) {
-    r.scheduler->StopSeries();  // as Ctrl-C stops ping: the statistics still come
-    std::fputs("^C\n", stdout);
-    rl_replace_line("", 0);
-    rl_forced_update_display();
+    scheduler.StopSeries();  // as Ctrl-C stops ping: the statistics still come
+    editor.Interrupt();
   }
-  std::deque<std::pair<std::uint64_t, std::string>> ready;
-  std::uint64_t newest;
+  std::vector<std::string> lines;
   {
-    std::lock_guard lock(r.mu);
-    ready.swap(r.results);
-    newest = r.submitted;
-  }
-  if (ready.empty()) return;
-  std::fputs("\r\033[K", stdout);
-  for (auto& [seq, line] : ready) {
-    std::string text;
-    {
-      std::lock_guard lock(r.mu);
-      text = r.pending_text[seq];
-      r.pending_text.erase(seq);
+    std::lock_guard lock(results.mu);
+    for (auto& [seq, line] : results.ready) {
+      std::string text = std::move(results.pending_text[seq]);
+      results.pending_text.erase(seq);
+      // A JSON object names its command itself.
+      bool plain = seq + 1 == results.submitted || results.json;
+      lines.push_back(plain ? line : "[" + text + "] " + line);
     }
-    // A JSON object names its command itself.
-    Print(seq + 1 == newest || r.json ? line : "[" + text + "] " + line);
+    results.ready.clear();
   }
-  std::fflush(stdout);
-  rl_forced_update_display();
+  if (!lines.empty()) editor.Print(lines);
+}
+
+// The history file, its directories made; "" when there is none or it cannot be kept.
+std::string PrepareHistory(const std::string& file) {
+  if (file.empty()) return file;
+  if (Status s = MakeHistoryDirectories(file); !s.ok()) {
+    spdlog::warn("the history is not kept: {}", s.message());
+    return "";
+  }
+  return file;
 }
 
 }  // namespace
 
 int RunRepl(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptions& options) {
-  Repl r;
-  r.scheduler = &scheduler;
-  r.verbs = &verbs;
-  r.json = options.json;
-  if (pipe2(r.wake, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
-  g_repl = &r;
-  g_interrupt_fd = r.wake[1];
+  Results results;
+  results.json = options.json;
+  if (pipe2(results.wake, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
+  g_interrupt_fd = results.wake[1];
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
   sigaction(SIGINT, &sa, nullptr);
-  if (!options.history_file.empty()) read_history(options.history_file.c_str());
+
   std::fputs("arbor: type 'help' for commands, 'exit' or Ctrl-D to leave\n", stdout);
-  rl_callback_handler_install("> ", OnLine);
-  while (!r.quit) {
-    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {r.wake[0], POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents & POLLIN) FlushResults(r);
-    if (fds[0].revents & (POLLIN | POLLHUP)) rl_callback_read_char();
+  LineEditor::Options editor_options;
+  editor_options.history_file = PrepareHistory(options.history_file);
+  editor_options.history_entries = kHistoryEntries;
+  editor_options.complete = [&](std::string_view before_cursor) {
+    return Completions(before_cursor, verbs, options.node_ids ? options.node_ids()
+                                                              : std::vector<NodeId>{});
+  };
+  editor_options.hint = [&](std::string_view line) { return Hint(line, verbs); };
+  Result<std::unique_ptr<LineEditor>> opened = LineEditor::Open(std::move(editor_options));
+  if (!opened.ok()) {
+    spdlog::error("{}", opened.status().message());
+    return 1;
   }
-  rl_callback_handler_remove();
-  // Commands still in flight finish, and their results are shown, before the tree goes down.
-  scheduler.EndSeries();
-  scheduler.Drain();
-  FlushResults(r);
-  if (!options.history_file.empty()) {
-    write_history(options.history_file.c_str());
-    history_truncate_file(options.history_file.c_str(), 1000);
+  {
+    LineEditor& editor = **opened;
+    for (bool running = true; running;) {
+      pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {results.wake[0], POLLIN, 0}};
+      int ready = poll(fds, 2, -1);
+      editor.HandleSignals();
+      if (ready < 0) continue;
+      if (fds[1].revents & POLLIN) FlushResults(results, editor, scheduler);
+      if (fds[0].revents == 0) continue;
+      switch (editor.ReadKey()) {
+        case LineEditor::Event::kNone: break;
+        case LineEditor::Event::kEnd: running = false; break;
+        case LineEditor::Event::kLine:
+          running = RunLine(editor.line(), scheduler, verbs, editor, results);
+          if (running) editor.Prompt();
+          break;
+      }
+    }
+    // Commands still in flight finish, and their results are shown, before the tree goes down;
+    // ping series end rather than hold exit for their remaining probes.
+    scheduler.EndSeries();
+    scheduler.Drain();
+    FlushResults(results, editor, scheduler);
+    opened->reset();  // the terminal as it was
   }
-  close(r.wake[0]);
-  close(r.wake[1]);
-  g_repl = nullptr;
+  close(results.wake[0]);
+  close(results.wake[1]);
   return 0;
 }
 
