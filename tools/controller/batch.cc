@@ -2,6 +2,8 @@
 #include <iostream>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "format.h"
 #include "frontend.h"
 #include "json_line.h"
@@ -56,13 +58,43 @@ class OrderedOutput {
 // Read-ahead bound: memory stays small however long the script is.
 constexpr std::uint64_t kMaxOutstanding = 16384;
 
+// No command is longer: 64 arguments of 64 KiB each, with the verb and the id. A longer line is
+// refused as it is read, so a runaway line costs this much memory and no more.
+constexpr std::size_t kMaxLineBytes = std::size_t{5} << 20;
+
+// std::getline, except that past `max` bytes the rest of the line is read and dropped, and
+// *too_long says so. False at the end of the input.
+bool ReadLine(std::istream& in, std::string* line, bool* too_long) {
+  line->clear();
+  *too_long = false;
+  std::streambuf* buf = in.rdbuf();
+  for (int c; (c = buf->sbumpc()) != std::char_traits<char>::eof();) {
+    if (c == '\n') return true;
+    if (line->size() < kMaxLineBytes) {
+      line->push_back(static_cast<char>(c));
+    } else {
+      *too_long = true;
+    }
+  }
+  return !line->empty() || *too_long;
+}
+
 }  // namespace
 
 int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptions& options) {
   OrderedOutput out;
   std::uint64_t seq = 0;
-  for (std::string line; !out.closed() && std::getline(std::cin, line);) {
+  std::string line;
+  for (bool too_long = false; !out.closed() && ReadLine(std::cin, &line, &too_long);) {
     auto submitted = std::chrono::steady_clock::now();
+    if (too_long) {
+      std::uint64_t mine = seq++;
+      Outcome error = ErrorOutcome(InvalidArgument(fmt::format(
+          "line too long: over {} bytes, more than any command can be; skipped", kMaxLineBytes)));
+      out.Complete(mine, RenderAnswer(options.json, CommandText(line.substr(0, 64)), std::nullopt,
+                                      error, submitted), false);
+      continue;
+    }
     auto parsed = ParseCommand(line, verbs);
     if (!parsed) continue;
     std::uint64_t mine = seq++;
