@@ -2,11 +2,14 @@
 // through the node's Dispatcher, with its files in a fresh directory under /tmp per test. A
 // "restart" is destroying the instance and creating a new one on the same data_dir, which is
 // what a node killed with kill -9 and started again does (the files are all that is left).
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -611,6 +614,62 @@ TEST_CASE("dictionary limits: bad max_keys and max_bytes make Create fail") {
     Result<std::shared_ptr<Plugin>> made = Make(options, dir.data_dir);
     REQUIRE_FALSE(made.ok());
     CHECK_THAT(made.status().message(), Catch::Contains("is a positive integer"));
+  }
+}
+
+// A tmpfs of `bytes` mounted on `dir` for the test's life. Needs root (CI runs as root).
+struct SmallDisk {
+  SmallDisk(const std::string& dir, std::size_t bytes) : dir(dir) {
+    fs::create_directories(dir);
+    std::string options = "size=" + std::to_string(bytes) + ",mode=0700";
+    mounted = ::mount("arbor-test", dir.c_str(), "tmpfs", 0, options.c_str()) == 0;
+    if (!mounted) why = std::strerror(errno);
+  }
+  ~SmallDisk() {
+    if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
+  }
+  std::string dir;
+  bool mounted = false;
+  std::string why;
+};
+
+TEST_CASE("dictionary durability: a full disk refuses the set, and every acknowledged set survives") {
+  TempDir dir;
+  SmallDisk disk(dir.root + "/data", 64 * 1024);
+  if (!disk.mounted) {
+    WARN("cannot mount a tmpfs here (" << disk.why << "): the full-disk test needs root");
+    return;
+  }
+  const Options options{{"durability", "fsync"}};
+  std::vector<std::string> acknowledged;
+  std::string refusal;
+  {
+    Instance node(options, dir.data_dir);
+    for (int i = 0; i < 100000 && refusal.empty(); ++i) {
+      std::string name = "key" + std::to_string(i);
+      OpResult r = node.Exec({name, std::to_string(i)});
+      if (r.status.ok()) {
+        acknowledged.push_back(name);
+      } else {
+        refusal = r.status.message();
+      }
+    }
+    REQUIRE_FALSE(refusal.empty());
+    CHECK_THAT(refusal, Catch::Contains("dictionary journal " + dir.journal()));
+    CHECK_THAT(refusal, Catch::Contains("cannot append (No space left on device)"));
+    CHECK_THAT(refusal, Catch::EndsWith("the value was not set"));
+    // The refused set is not visible, and reads still answer.
+    CHECK(node.Get("key" + std::to_string(acknowledged.size())) ==
+          "'key" + std::to_string(acknowledged.size()) + "' not found");
+    CHECK(node.Get(acknowledged.front()) == "0");
+  }
+  INFO(acknowledged.size() << " sets acknowledged before the disk filled");
+  REQUIRE(acknowledged.size() > 100);
+  Instance restarted(options, dir.data_dir);
+  for (std::size_t i = 0; i < acknowledged.size(); ++i) {
+    if (restarted.Get(acknowledged[i]) != std::to_string(i)) {
+      FAIL("acknowledged set " << acknowledged[i] << " lost after the restart");
+    }
   }
 }
 
