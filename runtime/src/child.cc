@@ -35,7 +35,9 @@ Result<ChildHandle> StartChild(Launcher& launcher, const NodeLaunch& launch,
 
 void StopChild(ChildHandle& child, Supervisor& supervisor, Deadline deadline) {
   bool asked = false;
-  if (child.link) {
+  // A child whose connection is gone (killed, or still being restarted) cannot answer: asking
+  // would only wait out the deadline, and hold up every exit behind this one.
+  if (child.link && child.link->connected()) {
     Request bye;
     bye.target = child.id;
     bye.budget_ms = RemainingMs(deadline);

@@ -100,6 +100,14 @@ bool ForeignGone(pid_t pid) {
 }  // namespace
 
 void Supervisor::Reap() {
+  {
+    // WaitExit claims an exit within milliseconds of the kill that caused it; ten seconds is
+    // far longer than that, and far shorter than the time pids take to wrap around.
+    constexpr auto kClaimWindow = std::chrono::seconds(10);
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    std::erase_if(exited_, [&](const auto& e) { return now - e.second > kClaimWindow; });
+  }
   signalfd_siginfo info;
   while (read(signal_fd_, &info, sizeof info) == sizeof info) {
     if (info.ssi_signo == SIGTERM) term_ = true;
@@ -111,7 +119,7 @@ void Supervisor::Reap() {
     std::function<void(pid_t, int)> handler;
     {
       std::lock_guard lock(mu_);
-      exited_[pid] = status;
+      exited_[pid] = std::chrono::steady_clock::now();
       handler = on_exit_;
     }
     exited_cv_.notify_all();

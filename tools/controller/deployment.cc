@@ -1,5 +1,8 @@
 #include "deployment.h"
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -55,6 +58,13 @@ Deployment::Deployment(Config config, std::string node_binary)
   } else {
     spdlog::error("{}", fd.status().message());
   }
+  // Nodes cut off under a dead parent are reparented to this process instead of to PID 1, so
+  // their exits are reaped at once (the supervisor reaps every child) and Shutdown can wait for
+  // them. Under an init that reaps lazily, such as a container's, they stayed zombies for
+  // seconds after arbor exited.
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    spdlog::warn("cannot become the subreaper of the tree: {}", std::strerror(errno));
+  }
   supervisor_.OnChildExit([this](pid_t pid, int) { OnStartedExit(pid); });
   supervisor_thread_ = std::thread([this] { supervisor_.Run(); });
 }
@@ -80,6 +90,24 @@ void Deployment::Shutdown() {
   if (lifeline_write_ >= 0) close(lifeline_write_);
   if (lifeline_read_ >= 0) close(lifeline_read_);
   lifeline_write_ = lifeline_read_ = -1;
+  WaitForOrphans(std::chrono::seconds(2));
+}
+
+// Waits until this process has no child left, orphans reparented to it included: they exit at
+// the lifeline's EOF, within milliseconds, and the supervisor thread reaps them. Bounded, since
+// a node that is stopped (SIGSTOP) cannot exit.
+void Deployment::WaitForOrphans(std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    siginfo_t info{};
+    // WNOWAIT: only look; the supervisor thread does the reaping.
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      spdlog::warn("some nodes had not exited {} ms after the shutdown", limit.count());
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 bool Deployment::Contains(NodeId id) const {

@@ -68,6 +68,8 @@ class Deployment {
   void Shutdown();
 
  private:
+  void WaitForOrphans(std::chrono::milliseconds limit);
+
   struct Swept {
     std::map<NodeId, SweepEntry> reached;  // nodes that answered, with what they said
     std::vector<NodeId> order;             // the same ids, each after its parent

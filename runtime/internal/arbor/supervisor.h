@@ -69,7 +69,10 @@ class Supervisor {
   int wake_fd_ = -1;
   std::mutex mu_;
   std::condition_variable exited_cv_;
-  std::map<pid_t, int> exited_;  // reaped, not yet claimed by WaitExit
+  // Reaped and not yet claimed by WaitExit, with when. An exit nobody claims (a child that
+  // died on its own, an orphan reparented to a subreaper) is forgotten after a while: its pid
+  // will be reused, and a later WaitExit for the new process must not find the old exit.
+  std::map<pid_t, std::chrono::steady_clock::time_point> exited_;
   std::vector<pid_t> foreign_;
   std::function<void(pid_t, int)> on_exit_;
   bool stop_ = false;
