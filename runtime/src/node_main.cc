@@ -21,6 +21,7 @@
 
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
+#include "arbor/escape.h"
 #include "arbor/plugin_loader.h"
 #include "arbor/launcher.h"
 #include "process_spawn.h"
@@ -167,7 +168,7 @@ int main(int argc, char** argv) {
   const int ready_fd = args->ready_fd;
   const std::string config_hex = std::move(args->config_hex);
   auto logger = spdlog::stderr_color_mt("node");
-  logger->set_pattern(fmt::format("[arbor-node {}] [%l] %v", options.id));
+  arbor::InstallEscapingPattern(*logger, fmt::format("[arbor-node {}] [%l] %E", options.id));
   spdlog::set_default_logger(logger);
 
   // Without a handed-over config (a node run by hand), the built-in defaults apply; they are

@@ -18,6 +18,7 @@
 
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
+#include "arbor/escape.h"
 #include "arbor/plugin_loader.h"
 #include "arbor/supervisor.h"
 #include "deployment.h"
@@ -173,7 +174,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("arbor");
-  logger->set_pattern("arbor: [%l] %v");
+  InstallEscapingPattern(*logger, "arbor: [%l] %E");  // log lines quote input: escape them
   spdlog::set_default_logger(logger);
 
   if (!config_path.empty()) config_path = fs::absolute(config_path).lexically_normal().string();
