@@ -198,7 +198,16 @@ int main(int argc, char** argv) {
   std::unique_ptr<arbor::Launcher> launcher = arbor::MakeHostLauncher(*config, options.host);
   arbor::Node node(options, *config, supervisor, *launcher);
   if (arbor::Status s = node.Start(std::move(plugins)); !s.ok()) return Fail(ready_fd, s.message());
-  for (const arbor::Status& e : node.plugin_errors()) spdlog::error("{}", e.message());
+  // A node that cannot load or initialise every plugin it is given does not start: serving
+  // without one would silently drop a verb (a typo in `plugins: load:` did exactly that).
+  if (!node.plugin_errors().empty()) {
+    std::string why;
+    for (const arbor::Status& e : node.plugin_errors()) {
+      why += (why.empty() ? "" : "; ") + e.message();
+    }
+    node.Close();
+    return Fail(ready_fd, why);
+  }
   node_ptr = &node;
   supervisor.OnChildExit([&node](pid_t pid, int status) { node.OnChildExit(pid, status); });
   ReportReady(ready_fd, arbor::ReadyLine(getpid(), node.url()));

@@ -52,6 +52,7 @@ TEST_CASE("config: the embedded default loads") {
   CHECK(c->start_ms == 5000);
   CHECK(c->orphan_grace_ms == 3000);
   CHECK(c->nodes.empty());
+  CHECK(c->max_nodes == 1000u);
   CHECK(c->log_level == "warn");
   CHECK(Names(c->PluginsFor(12345)) == std::vector<std::string>{"dictionary", "ping"});
 }

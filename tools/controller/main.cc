@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -34,8 +35,10 @@ using namespace arbor::controller;
 namespace {
 
 // The verbs of every plugin any node of this deployment loads, read from the libraries'
-// descriptors. The controller never makes a plugin instance: data stays on the nodes.
-VerbCatalog LoadCatalog(const Config& config) {
+// descriptors. The controller never makes a plugin instance: data stays on the nodes. A plugin
+// that cannot be found or loaded is an error (printed, nullopt): carrying on without it would
+// silently remove its verbs from every node.
+std::optional<VerbCatalog> LoadCatalog(const Config& config) {
   std::vector<PluginSpec> specs = config.plugins;
   for (const NodeSpec& n : config.nodes) {
     if (!n.plugins) continue;
@@ -46,7 +49,10 @@ VerbCatalog LoadCatalog(const Config& config) {
     }
   }
   PluginSet set = LoadPluginSet(config, specs);
-  for (const Status& e : set.errors) spdlog::error("{}", e.message());
+  for (const Status& e : set.errors) {
+    fmt::print(stderr, "arbor: {}: {}\n", Escape(config.source), Escape(e.message()));
+  }
+  if (!set.errors.empty()) return std::nullopt;
   VerbCatalog verbs;
   for (const LoadedPlugin& p : set.plugins) {
     for (const VerbInfo& v : p.verbs()) {
@@ -195,7 +201,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (*serve) return Serve(serve_config, serve_id, serve_host, node_binary);
-  VerbCatalog verbs = LoadCatalog(*config);
+  std::optional<VerbCatalog> catalog = LoadCatalog(*config);
+  if (!catalog) return 2;
+  VerbCatalog& verbs = *catalog;
   Deployment deployment(*config, node_binary.string());
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
   FrontendOptions options{!keep_going, history, json};
