@@ -151,13 +151,26 @@ class Checker : public YAML::EventHandler {
   std::vector<Level> stack_;
 };
 
+// UTF-8 only. yaml-cpp also reads UTF-16 and UTF-32 (it converts them, so its marks no longer
+// count bytes of the file), and a NUL byte has no place in a config.
+std::optional<PrescanError> CheckEncoding(std::string_view yaml) {
+  std::size_t nul = yaml.find('\0');
+  bool utf16_bom = yaml.substr(0, 2) == "\xfe\xff" || yaml.substr(0, 2) == "\xff\xfe";
+  if (nul == std::string_view::npos && !utf16_bom) return std::nullopt;
+  int line = static_cast<int>(std::count(yaml.begin(), yaml.begin() + (utf16_bom ? 0 : nul), '\n'));
+  return PrescanError{line, 0, "a config must be UTF-8 text (this one holds NUL bytes or is UTF-16)"};
+}
+
 }  // namespace
 
 std::optional<PrescanError> PrescanConfig(std::string_view yaml) {
   if (auto e = CheckSize(yaml)) return e;
+  if (auto e = CheckEncoding(yaml)) return e;
   if (auto e = CheckTabs(yaml)) return e;
   std::istringstream in{std::string(yaml)};
   YAML::Parser parser(in);
+  // yaml-cpp's marks do not count a UTF-8 byte order mark.
+  if (yaml.substr(0, 3) == "\xef\xbb\xbf") yaml.remove_prefix(3);
   Checker checker(yaml);
   try {
     while (parser.HandleNextDocument(checker)) {

@@ -2,7 +2,7 @@
 // checked on the raw text before the config is read (config_yaml.cc).
 //
 // - A file larger than kMaxConfigBytes is refused before yaml-cpp sees it (a 50 MB list costs
-//   yaml-cpp gigabytes).
+//   yaml-cpp gigabytes), and so is one that is not UTF-8 (NUL bytes, a UTF-16 byte order mark).
 // - A tab in a line's indentation is named (yaml-cpp says "illegal map value").
 // - A quoted value with no closing quote is refused at the line where the quote opened
 //   (yaml-cpp swallows the rest of the file into the value).

@@ -622,6 +622,18 @@ TEST_CASE("config: a value with ESC and a newline gives one escaped error line")
   CHECK_THAT(c.status().message(), Catch::StartsWith("evil\\x1b]0;x\\x07.yaml:1:1: "));
 }
 
+TEST_CASE("config: a config is UTF-8 text") {
+  CHECK_THAT(Error(std::string("log_level: warn\nnodes: [1\0]\n", 27)),
+             Catch::StartsWith("test.yaml:2:1: a config must be UTF-8 text"));
+  CHECK_THAT(Error("\xff\xfel\0o\0g\0"), Catch::Contains("must be UTF-8 text"));
+  // A UTF-8 byte order mark is fine, and quotes after it are found where they are.
+  Result<Config> bom = Load("\xef\xbb\xbf" "log_level: \"info\"\ndata_dir: '/tmp/x'\n");
+  INFO(bom.status().ToString());
+  REQUIRE(bom.ok());
+  CHECK(bom->log_level == "info");
+  CHECK_THAT(Error("\xef\xbb\xbf" "log_level: \"info\n"), Catch::StartsWith("test.yaml:1:12: "));
+}
+
 TEST_CASE("config: a second YAML document is refused") {
   std::string m = Error("nodes: [1]\n---\nnodes: [2]\n");
   CHECK_THAT(m, Catch::StartsWith("test.yaml:2:1: "));
