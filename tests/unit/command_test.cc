@@ -251,5 +251,13 @@ TEST_CASE("command: help lists builtins and plugin verbs with their plugin") {
   CHECK(HelpText(VerbCatalog{}).size() == 13u);
 }
 
+TEST_CASE("command: a plugin's help text is shown escaped on its own line") {
+  VerbCatalog verbs;
+  verbs["odd"] = VerbInfo{"odd", 0, 0, "<x>\n", "clears\x1b[2J the screen", false, "evil"};
+  std::vector<std::string> help = HelpText(verbs);
+  REQUIRE(help.size() == 14u);
+  CHECK(help.back() == "odd <id> <x>\\n" + std::string(14, ' ') + "clears\\x1b[2J the screen [plugin evil]");
+}
+
 }  // namespace
 }  // namespace arbor::controller

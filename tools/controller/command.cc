@@ -184,7 +184,8 @@ std::vector<std::string> HelpText(const VerbCatalog& verbs) {
   for (const auto& [name, v] : verbs) {
     if (IsBuiltin(name)) continue;
     std::string synopsis = fmt::format("{} <id>{}{}", name, v.usage.empty() ? "" : " ", v.usage);
-    out.push_back(fmt::format("{:<26} {} [plugin {}]", synopsis, v.help, v.plugin));
+    // A plugin's usage and help are its own text: each stays on its line, and off the terminal.
+    out.push_back(Escape(fmt::format("{:<26} {} [plugin {}]", synopsis, v.help, v.plugin)));
   }
   return out;
 }
