@@ -1,12 +1,12 @@
 #include "config_prescan.h"
 
-#include <algorithm>
-#include <sstream>
-#include <vector>
-
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
 
 namespace arbor {
 namespace {
@@ -23,8 +23,10 @@ struct Stop {
 
 std::optional<PrescanError> CheckSize(std::string_view yaml) {
   if (yaml.size() <= kMaxConfigBytes) return std::nullopt;
-  return PrescanError{0, 0, fmt::format("the file is {} bytes; a config may be at most {} bytes "
-                                        "(1 MiB)", yaml.size(), kMaxConfigBytes)};
+  return PrescanError{0, 0,
+                      fmt::format("the file is {} bytes; a config may be at most {} bytes "
+                                  "(1 MiB)",
+                                  yaml.size(), kMaxConfigBytes)};
 }
 
 // A tab in the run of blanks that starts a line, before content. yaml-cpp reports it as an
@@ -37,8 +39,8 @@ std::optional<PrescanError> CheckTabs(std::string_view yaml) {
     std::string_view text = yaml.substr(start, end - start);
     std::size_t content = text.find_first_not_of(" \t");
     std::size_t tab = text.find('\t');
-    bool has_content = content != std::string_view::npos && text[content] != '#' &&
-                       text[content] != '\r';
+    bool has_content =
+        content != std::string_view::npos && text[content] != '#' && text[content] != '\r';
     if (has_content && tab < content) {
       return PrescanError{line, static_cast<int>(tab),
                           "tabs are not allowed for indentation; indent with spaces"};
@@ -125,9 +127,8 @@ class Checker : public YAML::EventHandler {
   // is where the node starts: at its tag or anchor, if it has one, else at the quote.
   void CheckQuote(const YAML::Mark& at) {
     std::size_t p = static_cast<std::size_t>(at.pos);
-    for (int properties = 0; properties < 2 && p < yaml_.size() &&
-                             (yaml_[p] == '!' || yaml_[p] == '&');
-         ++properties) {
+    for (int properties = 0;
+         properties < 2 && p < yaml_.size() && (yaml_[p] == '!' || yaml_[p] == '&'); ++properties) {
       p = yaml_.find_first_of(" \t\n", p);
       p = p == std::string_view::npos ? yaml_.size() : yaml_.find_first_not_of(" \t\n", p);
     }
@@ -137,11 +138,11 @@ class Checker : public YAML::EventHandler {
       line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
       YAML::Mark quote = at;
       quote.column = static_cast<int>(p - line_start);
-      quote.line = at.line + static_cast<int>(std::count(yaml_.begin() + at.pos,
-                                                         yaml_.begin() + p, '\n'));
+      quote.line =
+          at.line + static_cast<int>(std::count(yaml_.begin() + at.pos, yaml_.begin() + p, '\n'));
       StopAt(quote, fmt::format("the value quoted with {} here is never closed: add the closing "
-                             "{} (the rest of the file was read as part of it)",
-                             yaml_[p], yaml_[p]));
+                                "{} (the rest of the file was read as part of it)",
+                                yaml_[p], yaml_[p]));
     }
   }
 
@@ -158,7 +159,8 @@ std::optional<PrescanError> CheckEncoding(std::string_view yaml) {
   bool utf16_bom = yaml.substr(0, 2) == "\xfe\xff" || yaml.substr(0, 2) == "\xff\xfe";
   if (nul == std::string_view::npos && !utf16_bom) return std::nullopt;
   int line = static_cast<int>(std::count(yaml.begin(), yaml.begin() + (utf16_bom ? 0 : nul), '\n'));
-  return PrescanError{line, 0, "a config must be UTF-8 text (this one holds NUL bytes or is UTF-16)"};
+  return PrescanError{line, 0,
+                      "a config must be UTF-8 text (this one holds NUL bytes or is UTF-16)"};
 }
 
 }  // namespace

@@ -58,8 +58,10 @@ TEST_CASE("hostile config: an unclosed quote no longer starts an empty tree with
   TempConfig f("quote.yaml", "transport:\n  endpoint: \"ipc:///tmp/x-{id}\nnodes: [1]\n");
   Refusal r = Refused(f.path());
   CHECK(r.exit_code == 2);
-  CHECK(r.stderr_text == "arbor: " + f.path() + ":2:13: the value quoted with \" here is never "
-                         "closed: add the closing \" (the rest of the file was read as part of it)\n");
+  CHECK(r.stderr_text ==
+        "arbor: " + f.path() +
+            ":2:13: the value quoted with \" here is never "
+            "closed: add the closing \" (the rest of the file was read as part of it)\n");
 }
 
 TEST_CASE("hostile config: a second YAML document is refused") {
@@ -115,8 +117,10 @@ TEST_CASE("hostile config: ESC and a newline in a value give one escaped error l
   TempConfig f("esc.yaml", "transport:\n  endpoint: \"ipc:///tmp/\\e]0;owned\\a\\nx-{id}\"\n");
   Refusal r = Refused(f.path());
   CHECK(r.exit_code == 2);
-  CHECK(r.stderr_text == "arbor: " + f.path() + ":2:13: 'endpoint' must not contain control "
-                         "characters (newline, tab, ESC...): 'ipc:///tmp/\\x1b]0;owned\\x07\\nx-{id}'\n");
+  CHECK(r.stderr_text ==
+        "arbor: " + f.path() +
+            ":2:13: 'endpoint' must not contain control "
+            "characters (newline, tab, ESC...): 'ipc:///tmp/\\x1b]0;owned\\x07\\nx-{id}'\n");
   CHECK(Printable(r.stderr_text));
 }
 
@@ -147,8 +151,12 @@ TEST_CASE("create beyond max_nodes is refused and the tree keeps working") {
 TEST_CASE("a command with ESC gives one line with the escape visible") {
   ControllerProcess c;
   CHECK(c.Command("create 10").rfind("Ok: ", 0) == 0);
-  c.Send("exec 10 a\x1b" "b 5");
-  CHECK(c.NextLine() == "Error:10: invalid name 'a\\x1b" "b': names are letters and digits only");
+  c.Send(
+      "exec 10 a\x1b"
+      "b 5");
+  CHECK(c.NextLine() ==
+        "Error:10: invalid name 'a\\x1b"
+        "b': names are letters and digits only");
   // Nothing else came: the next command's answer is the next line.
   CHECK(c.Command("exec 10 a") == "Ok:10: 'a' not found");
 }

@@ -35,8 +35,9 @@ TEST_CASE("a plugin missing from the search path stops the deployment and names 
   REQUIRE(WIFEXITED(*st));
   CHECK(WEXITSTATUS(*st) == 2);
   CHECK(c.Stderr() == "arbor: " + TestConfig("bad_missing_plugin.yaml") +
-                          ": plugin 'nosuchplugin': libarbor_nosuchplugin.so not found (looked in: " +
-                          BinDir() + "/../lib/arbor/plugins/libarbor_nosuchplugin.so)\n");
+                          ": plugin 'nosuchplugin': libarbor_nosuchplugin.so not found "
+                          "(looked in: " + BinDir() +
+                          "/../lib/arbor/plugins/libarbor_nosuchplugin.so)\n");
   CHECK(NodesOfSession(c.session_marker()).empty());
 }
 

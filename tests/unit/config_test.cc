@@ -668,7 +668,8 @@ TEST_CASE("config: deep nesting is refused early with the depth named") {
 TEST_CASE("config: keys must be plain strings") {
   std::string m = Error("[a, b]: 1\n");
   CHECK(m == "test.yaml:1:1: keys must be plain strings, not a sequence or a mapping");
-  CHECK_THAT(Error("timeouts:\n  ? {a: 1}\n  : 5\n"), Catch::StartsWith("test.yaml:2:5: keys must be plain strings"));
+  CHECK_THAT(Error("timeouts:\n  ? {a: 1}\n  : 5\n"),
+             Catch::StartsWith("test.yaml:2:5: keys must be plain strings"));
   CHECK_THAT(Error("plugins:\n  load:\n    - name: dictionary\n      options: {[x]: y}\n"),
              Catch::Contains("keys must be plain strings"));
   // An unclosed bracket is reported as such, not as a key (yaml-cpp reads `[[` as a key).

@@ -1,14 +1,13 @@
 // Escape(): what reaches a terminal or a log from outside is one printable line.
-#include <memory>
-#include <sstream>
-#include <string>
-
-#include <catch2/catch.hpp>
+#include "arbor/escape.h"
 
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 
-#include "arbor/escape.h"
+#include <catch2/catch.hpp>
+#include <memory>
+#include <sstream>
+#include <string>
 
 namespace arbor {
 namespace {
@@ -28,12 +27,16 @@ TEST_CASE("escape: control bytes become C-style escapes") {
 }
 
 TEST_CASE("escape: valid UTF-8 passes and C1 controls and broken bytes do not") {
-  CHECK(Escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8c\xb3") == "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8c\xb3");
-  CHECK(Escape("\xc2\x9b" "2J") == "\\xc2\\x9b" "2J");  // U+009B, CSI in some terminals
+  CHECK(Escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8c\xb3") ==
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8c\xb3");
+  CHECK(Escape("\xc2\x9b"
+               "2J") ==
+        "\\xc2\\x9b"
+        "2J");  // U+009B, CSI in some terminals
   CHECK(Escape("\xff\xfe") == "\\xff\\xfe");
-  CHECK(Escape("\xc3") == "\\xc3");                      // cut short
-  CHECK(Escape("\xed\xa0\x80") == "\\xed\\xa0\\x80");    // a surrogate
-  CHECK(Escape("\xc0\xaf") == "\\xc0\\xaf");             // overlong '/'
+  CHECK(Escape("\xc3") == "\\xc3");                    // cut short
+  CHECK(Escape("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
+  CHECK(Escape("\xc0\xaf") == "\\xc0\\xaf");           // overlong '/'
 }
 
 TEST_CASE("escape: escaping twice changes nothing") {

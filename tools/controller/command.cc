@@ -58,7 +58,8 @@ Result<Command> ParsePing(const std::vector<std::string>& w, Command c) {
       std::optional<int> ms = IntIn(w[i + 1], kMinPingIntervalMs, kMaxPingIntervalMs);
       if (!ms) {
         return InvalidArgument(fmt::format("invalid interval '{}': -i takes {} to {} ms",
-                                           Escape(w[i + 1]), kMinPingIntervalMs, kMaxPingIntervalMs));
+                                           Escape(w[i + 1]), kMinPingIntervalMs,
+                                           kMaxPingIntervalMs));
       }
       c.interval_ms = *ms;
       interval = true;
