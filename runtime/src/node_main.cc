@@ -48,7 +48,9 @@ void ReportReady(int fd, std::string line) {
 
 int Fail(int ready_fd, const std::string& message) {
   spdlog::error("{}", message);
-  ReportReady(ready_fd, "error " + message);
+  // One line: the launcher reads the ready pipe line by line, and the message may quote a
+  // plugin's own text.
+  ReportReady(ready_fd, "error " + arbor::Escape(message));
   return 1;
 }
 
@@ -106,7 +108,7 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
     return ok;
   };
   auto bad = [&](const char* what) {
-    fmt::print(stderr, "arbor-node: bad {} '{}'\n{}", what, optarg, kUsage);
+    fmt::print(stderr, "arbor-node: bad {} '{}'\n{}", what, arbor::Escape(optarg), kUsage);
     return std::nullopt;
   };
   opterr = 1;

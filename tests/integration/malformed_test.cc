@@ -243,6 +243,11 @@ TEST_CASE("arbor-node run by hand: bad arguments get the usage, a bad config des
   auto [bad_rc, bad] = run("--id 12x --session s");
   CHECK(bad_rc == 2);
   CHECK(bad.find("bad --id '12x'") != std::string::npos);
+  // An argument is quoted back escaped: no control byte reaches the terminal.
+  auto [esc_rc, esc] = run("--id '1\x1b[2J' --session s");
+  CHECK(esc_rc == 2);
+  CHECK(esc.find("bad --id '1\\x1b[2J'") != std::string::npos);
+  CHECK(esc.find('\x1b') == std::string::npos);
   auto [missing_rc, missing] = run("--id 3");
   CHECK(missing_rc == 2);
   CHECK(missing.find("--id and --session are required") != std::string::npos);
