@@ -2,6 +2,8 @@
 // config_handoff.h and never parse YAML). yaml-cpp 0.7 accepts duplicate keys silently and ignores keys
 // nobody asks for, so every mapping is walked by hand here: each key must be known and appear
 // once. Marks from yaml-cpp are 0-based; messages count lines and columns from 1.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,18 +11,19 @@
 #include <cstring>
 #include <climits>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <utility>
 #include <regex>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include "arbor/config.h"
+#include "arbor/escape.h"
+#include "config_prescan.h"
 #include "embedded_config.h"
 
 namespace arbor {
@@ -38,13 +41,20 @@ struct ConfigError {
 
 [[noreturn]] void Fail(const YAML::Node& at, std::string message) { Fail(at.Mark(), std::move(message)); }
 
+// A key as text. The prescan refuses sequence and mapping keys; this is the second line of
+// defence, so that yaml-cpp's "bad conversion" never reaches a user.
+std::string Key(const YAML::Node& k) {
+  if (!k.IsScalar()) Fail(k, "keys must be plain strings");
+  return k.Scalar();
+}
+
 // Visits the keys of a mapping, rejecting duplicates and keys not in `known`.
 void ForEachKey(const YAML::Node& map, const char* where, std::initializer_list<const char*> known,
                 const std::function<void(const std::string&, const YAML::Node&)>& visit) {
   if (!map.IsMap()) Fail(map, fmt::format("'{}' must be a mapping", where));
   std::set<std::string> seen;
   for (const auto& kv : map) {
-    auto key = kv.first.template as<std::string>();
+    std::string key = Key(kv.first);
     if (!seen.insert(key).second) Fail(kv.first, fmt::format("duplicate key '{}' in {}", key, where));
     if (std::none_of(known.begin(), known.end(), [&](const char* k) { return key == k; })) {
       std::string all;
@@ -55,14 +65,53 @@ void ForEachKey(const YAML::Node& map, const char* where, std::initializer_list<
   }
 }
 
+// No config value has a use for a control character, and one that holds a newline or an
+// ESC is most often a quote that was never closed, or an attempt to reach a terminal.
 std::string Scalar(const YAML::Node& n, const std::string& what) {
   if (!n.IsScalar()) Fail(n, fmt::format("'{}' must be a string", what));
-  return n.Scalar();
+  const std::string& s = n.Scalar();
+  if (std::any_of(s.begin(), s.end(), [](char ch) {
+        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F;
+      })) {
+    Fail(n, fmt::format("'{}' must not contain control characters (newline, tab, ESC...): '{}'",
+                        what, s));
+  }
+  return s;
+}
+
+// A file or directory name: not empty (control characters are refused by Scalar()).
+std::string Path(const YAML::Node& n, const std::string& what) {
+  std::string s = Scalar(n, what);
+  if (s.empty()) Fail(n, fmt::format("'{}' must be a path, not empty", what));
+  return s;
+}
+
+// Where nodes listen: a URL, so no blanks anywhere (a value with spaces is most often the
+// rest of the file swallowed by a quote that was never closed).
+std::string Endpoint(const YAML::Node& n) {
+  std::string s = Scalar(n, "endpoint");
+  if (s.find_first_of(" \t") != std::string::npos) {
+    Fail(n, fmt::format("'endpoint' must not contain spaces: '{}'", s));
+  }
+  return s;
+}
+
+// A plugin name becomes part of a file name (libarbor_<name>.so): no '/', no dots.
+std::string PluginName(const YAML::Node& n) {
+  std::string s = Scalar(n, "plugin name");
+  static const std::regex kName("[A-Za-z0-9_-]+");
+  if (!std::regex_match(s, kName)) {
+    Fail(n, fmt::format("plugin name '{}' must be letters, digits, '_' and '-'", s));
+  }
+  return s;
 }
 
 long long Integer(const YAML::Node& n, const std::string& what, long long lo, long long hi) {
   long long v = 0;
   std::string s = n.IsScalar() ? n.Scalar() : "";
+  // stoll would skip leading blanks and take a '+': an id or a count is digits only.
+  static const std::regex kDigits("-?[0-9]+");
+  if (!std::regex_match(s, kDigits)) Fail(n, fmt::format("'{}' must be an integer", what));
   std::size_t used = 0;
   try {
     v = std::stoll(s, &used, 10);
@@ -87,15 +136,15 @@ bool Boolean(const YAML::Node& n, const std::string& what) {
 PluginSpec ParsePlugin(const YAML::Node& n) {
   PluginSpec p;
   if (n.IsScalar()) {
-    p.name = n.Scalar();
+    p.name = PluginName(n);
   } else {
     ForEachKey(n, "a plugin entry", {"name", "path", "options"}, [&](auto& key, auto& v) {
-      if (key == "name") p.name = Scalar(v, "name");
-      if (key == "path") p.path = Scalar(v, "path");
+      if (key == "name") p.name = PluginName(v);
+      if (key == "path") p.path = Path(v, "path");
       if (key == "options") {
         if (!v.IsMap()) Fail(v, "'options' must be a mapping");
         for (const auto& kv : v) {
-          auto k = kv.first.template as<std::string>();
+          std::string k = Key(kv.first);
           if (p.options.count(k)) Fail(kv.first, fmt::format("duplicate key '{}' in options", k));
           p.options[k] = Scalar(kv.second, k);
         }
@@ -145,9 +194,9 @@ std::vector<NodeSpec> ParseNodes(const YAML::Node& n) {
 
 TlsFiles ParseTls(const YAML::Node& n, TlsFiles t) {
   ForEachKey(n, "tls", {"ca", "cert", "key"}, [&](auto& k, auto& v) {
-    if (k == "ca") t.ca = Scalar(v, k);
-    if (k == "cert") t.cert = Scalar(v, k);
-    if (k == "key") t.key = Scalar(v, k);
+    if (k == "ca") t.ca = Path(v, k);
+    if (k == "cert") t.cert = Path(v, k);
+    if (k == "key") t.key = Path(v, k);
   });
   return t;
 }
@@ -167,8 +216,8 @@ void ParseSsh(const YAML::Node& n, HostSpec& h) {
   ForEachKey(n, "ssh", {"user", "port", "identity", "known_hosts", "options"}, [&](auto& k, auto& v) {
     if (k == "user") h.ssh_user = Word(v, k);
     if (k == "port") h.ssh_port = Integer(v, k, 1, 65535);
-    if (k == "identity") h.ssh_identity = Scalar(v, k);
-    if (k == "known_hosts") h.ssh_known_hosts = Scalar(v, k);
+    if (k == "identity") h.ssh_identity = Path(v, k);
+    if (k == "known_hosts") h.ssh_known_hosts = Path(v, k);
     if (k == "options") {
       if (!v.IsSequence()) Fail(v, "'options' must be a sequence of ssh -o options");
       for (const auto& o : v) {
@@ -203,7 +252,7 @@ HostSpec ParseHost(const YAML::Node& n, HostOverrides& over) {
       else Fail(v, "launch must be 'local', 'ssh' or 'external'");
     }
     if (k == "ssh") ParseSsh(v, h), has_ssh = true;
-    if (k == "arbor_node") h.arbor_node = Scalar(v, k);
+    if (k == "arbor_node") h.arbor_node = Path(v, k);
     if (k == "tls") over.tls = v;
   });
   if (h.name.empty() || h.address.empty()) Fail(n, "a host entry needs a name and an address");
@@ -328,7 +377,7 @@ Config Parse(const YAML::Node& root) {
   YAML::Mark endpoint_mark = root.Mark();
   ForEachKey(root, "the top level",
              {"transport", "timeouts", "plugins", "nodes", "data_dir", "log_level", "restart",
-              "restart_limit", "hosts", "placement"},
+              "restart_limit", "hosts", "placement", "max_nodes"},
              [&](auto& key, auto& v) {
     if (key == "transport") {
       ForEachKey(v, "transport",
@@ -338,7 +387,7 @@ Config Parse(const YAML::Node& root) {
         if (k == "port_base") c.port_base = Integer(x, k, 1, 65535);
         if (k == "insecure") c.insecure = Boolean(x, k);
         if (k == "tls") c.tls = ParseTls(x, c.tls);
-        if (k == "endpoint") c.endpoint = Scalar(x, k), endpoint_mark = x.Mark();
+        if (k == "endpoint") c.endpoint = Endpoint(x), endpoint_mark = x.Mark();
         if (k == "allow_remote") c.allow_remote = Boolean(x, k);
         if (k == "max_message_bytes") c.max_message_bytes = Integer(x, k, 1024, 256 << 20);
         if (k == "reconnect_min_ms") c.reconnect_min_ms = Integer(x, k, 1, 60000);
@@ -355,7 +404,7 @@ Config Parse(const YAML::Node& root) {
         if (k == "search_path") {
           if (!x.IsSequence()) Fail(x, "'search_path' must be a sequence of directories");
           c.plugin_path.clear();
-          for (const auto& d : x) c.plugin_path.push_back(Scalar(d, "search_path entry"));
+          for (const auto& d : x) c.plugin_path.push_back(Path(d, "search_path entry"));
         }
         if (k == "load") c.plugins = ParsePluginList(x);
       });
@@ -377,6 +426,8 @@ Config Parse(const YAML::Node& root) {
         if (k == "max_restarts") c.max_restarts = Integer(x, k, 0, 1000000);
         if (k == "window_ms") c.restart_window_ms = Integer(x, k, 1, 86400000);
       });
+    } else if (key == "max_nodes") {
+      c.max_nodes = Integer(v, key, 1, kMaxNodesLimit);
     } else if (key == "data_dir") {
       c.data_dir = Scalar(v, key);
     } else if (key == "log_level") {
@@ -387,6 +438,11 @@ Config Parse(const YAML::Node& root) {
                                                "warn, error, critical, off");
     }
   });
+  if (c.nodes.size() > c.max_nodes) {
+    Fail(root["nodes"], fmt::format("'nodes' lists {} nodes, more than max_nodes ({}); raise "
+                                    "max_nodes if that many is intended", c.nodes.size(),
+                                    c.max_nodes));
+  }
   if (c.reconnect_max_ms < c.reconnect_min_ms) {
     Fail(root, "reconnect_max_ms must not be smaller than reconnect_min_ms");
   }
@@ -410,30 +466,93 @@ Config Parse(const YAML::Node& root) {
   return c;
 }
 
+// Every config error goes through here: the whole message is escaped, since it quotes the
+// file (and its name), and must stay one line that cannot drive the terminal.
 std::string Located(const std::string& source, int line, int column, const std::string& msg) {
-  return fmt::format("{}:{}:{}: {}", source, line + 1, column + 1, msg);
+  if (line < 0) return Escape(fmt::format("{}: {}", source, msg));  // yaml-cpp's null mark
+  return Escape(fmt::format("{}:{}:{}: {}", source, line + 1, column + 1, msg));
+}
+
+// What yaml-cpp says, in words a user can act on where its own are empty.
+std::string YamlMessage(const YAML::Exception& e) {
+  if (dynamic_cast<const YAML::DeepRecursion*>(&e)) {
+    return fmt::format("nesting deeper than {} levels", kMaxConfigNesting);
+  }
+  return e.msg;
+}
+
+// A file is read only if it is a regular file of at most kMaxConfigBytes: /dev/zero would be
+// read until memory runs out, and a FIFO with no writer would block the open forever.
+Result<std::string> ReadConfigText(const std::string& path) {
+  auto failed = [&](const char* what) {
+    return NotFound(Escape(fmt::format("{}: {}: {}", path, what, std::strerror(errno))));
+  };
+  auto not_regular = [&] {
+    return InvalidArgument(Escape(fmt::format("{}: not a regular file; a config must be one",
+                                              path)));
+  };
+  auto too_big = [&](std::size_t size) {
+    return InvalidArgument(Escape(fmt::format("{}: the file is {} bytes; a config may be at most "
+                                              "{} bytes (1 MiB)", path, size, kMaxConfigBytes)));
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return failed("cannot open config file");
+  if (!S_ISREG(st.st_mode)) return not_regular();
+  // The file may have been swapped since stat(): O_NONBLOCK keeps the open from blocking on a
+  // FIFO, and fstat() checks what was really opened.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return failed("cannot open config file");
+  std::string text;
+  Status status = Status::Ok();
+  if (::fstat(fd, &st) != 0) {
+    status = failed("cannot stat config file");
+  } else if (!S_ISREG(st.st_mode)) {
+    status = not_regular();
+  } else if (static_cast<std::size_t>(st.st_size) > kMaxConfigBytes) {
+    status = too_big(static_cast<std::size_t>(st.st_size));
+  } else {
+    // Read one byte past the cap, so a file that grew after fstat() is still caught.
+    text.resize(kMaxConfigBytes + 1);
+    std::size_t got = 0;
+    while (got < text.size()) {
+      ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        status = failed("cannot read config file");
+        break;
+      }
+      if (n == 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+    if (status.ok() && got > kMaxConfigBytes) status = too_big(got);
+  }
+  ::close(fd);
+  if (!status.ok()) return status;
+  return text;
 }
 
 }  // namespace
 
 Result<Config> LoadConfigString(std::string_view yaml, const std::string& source_name) {
   try {
+    if (std::optional<PrescanError> e = PrescanConfig(yaml)) {
+      return InvalidArgument(Located(source_name, e->line, e->column, e->message));
+    }
     Config c = Parse(YAML::Load(std::string(yaml)));
     c.source = source_name;
     return c;
   } catch (const ConfigError& e) {
     return InvalidArgument(Located(source_name, e.mark.line, e.mark.column, e.message));
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(Located(source_name, e.mark.line, e.mark.column, e.msg));
+    return InvalidArgument(Located(source_name, e.mark.line, e.mark.column, YamlMessage(e)));
   }
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(fmt::format("{}: cannot open config file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return LoadConfigString(text.str(), path);
+  Result<std::string> text = ReadConfigText(path);
+  if (!text.ok()) return text.status();
+  return LoadConfigString(*text, path);
 }
 
 Status CheckTlsReadable(const TlsFiles& tls) {

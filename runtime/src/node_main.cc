@@ -21,6 +21,7 @@
 
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
+#include "arbor/escape.h"
 #include "arbor/plugin_loader.h"
 #include "arbor/launcher.h"
 #include "process_spawn.h"
@@ -47,7 +48,9 @@ void ReportReady(int fd, std::string line) {
 
 int Fail(int ready_fd, const std::string& message) {
   spdlog::error("{}", message);
-  ReportReady(ready_fd, "error " + message);
+  // One line: the launcher reads the ready pipe line by line, and the message may quote a
+  // plugin's own text.
+  ReportReady(ready_fd, "error " + arbor::Escape(message));
   return 1;
 }
 
@@ -105,7 +108,7 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
     return ok;
   };
   auto bad = [&](const char* what) {
-    fmt::print(stderr, "arbor-node: bad {} '{}'\n{}", what, optarg, kUsage);
+    fmt::print(stderr, "arbor-node: bad {} '{}'\n{}", what, arbor::Escape(optarg), kUsage);
     return std::nullopt;
   };
   opterr = 1;
@@ -167,7 +170,7 @@ int main(int argc, char** argv) {
   const int ready_fd = args->ready_fd;
   const std::string config_hex = std::move(args->config_hex);
   auto logger = spdlog::stderr_color_mt("node");
-  logger->set_pattern(fmt::format("[arbor-node {}] [%l] %v", options.id));
+  arbor::InstallEscapingPattern(*logger, fmt::format("[arbor-node {}] [%l] %E", options.id));
   spdlog::set_default_logger(logger);
 
   // Without a handed-over config (a node run by hand), the built-in defaults apply; they are
@@ -197,7 +200,16 @@ int main(int argc, char** argv) {
   std::unique_ptr<arbor::Launcher> launcher = arbor::MakeHostLauncher(*config, options.host);
   arbor::Node node(options, *config, supervisor, *launcher);
   if (arbor::Status s = node.Start(std::move(plugins)); !s.ok()) return Fail(ready_fd, s.message());
-  for (const arbor::Status& e : node.plugin_errors()) spdlog::error("{}", e.message());
+  // A node that cannot load or initialise every plugin it is given does not start: serving
+  // without one would silently drop a verb (a typo in `plugins: load:` did exactly that).
+  if (!node.plugin_errors().empty()) {
+    std::string why;
+    for (const arbor::Status& e : node.plugin_errors()) {
+      why += (why.empty() ? "" : "; ") + e.message();
+    }
+    node.Close();
+    return Fail(ready_fd, why);
+  }
   node_ptr = &node;
   supervisor.OnChildExit([&node](pid_t pid, int status) { node.OnChildExit(pid, status); });
   ReportReady(ready_fd, arbor::ReadyLine(getpid(), node.url()));

@@ -120,7 +120,8 @@ PluginSet LoadPluginSet(const Config& config, const std::vector<PluginSpec>& spe
     }
     Result<LoadedPlugin> p = LoadPlugin(*path);
     if (!p.ok()) {
-      set.errors.push_back(p.status());
+      set.errors.push_back(Status(p.status().code(), fmt::format("plugin '{}': {}", spec.name,
+                                                                 p.status().message())));
       continue;
     }
     std::string clash;

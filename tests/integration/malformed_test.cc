@@ -50,7 +50,12 @@ TEST_CASE("malformed commands get one Error line each and change nothing") {
       {"exec 10 a -9223372036854775809", "Error:10: invalid value '-9223372036854775809': out of range for a 64-bit signed integer"},
       {"frobnicate 10", "Error: unknown command 'frobnicate' (type 'help' for the list)"},
       {"EXEC 10 a", "Error: unknown command 'EXEC' (type 'help' for the list)"},
-      {"\x01\x02\xff garbage", "Error: unknown command '\x01\x02\xff' (type 'help' for the list)"},
+      // Bytes that are not printable are shown escaped: the line stays one line, and input
+      // cannot send the terminal control sequences.
+      {"\x01\x02\xff garbage", "Error: unknown command '\\x01\\x02\\xff' (type 'help' for the list)"},
+      {"\x1b[2J\x1b]0;owned\x07 x", "Error: unknown command '\\x1b[2J\\x1b]0;owned\\x07' (type 'help' for the list)"},
+      {std::string("exec 10 a\0b 5", 13), "Error:10: invalid name 'a\\x00b': names are letters and digits only"},
+      {"exec 10 a\x1b" "b 5", "Error:10: invalid name 'a\\x1b" "b': names are letters and digits only"},
   };
   for (const auto& [line, expect] : cases) {
     INFO("input: " << line);
@@ -266,6 +271,11 @@ TEST_CASE("arbor-node run by hand: bad arguments get the usage, a bad config des
   auto [bad_rc, bad] = run("--id 12x --session s");
   CHECK(bad_rc == 2);
   CHECK(bad.find("bad --id '12x'") != std::string::npos);
+  // An argument is quoted back escaped: no control byte reaches the terminal.
+  auto [esc_rc, esc] = run("--id '1\x1b[2J' --session s");
+  CHECK(esc_rc == 2);
+  CHECK(esc.find("bad --id '1\\x1b[2J'") != std::string::npos);
+  CHECK(esc.find('\x1b') == std::string::npos);
   auto [missing_rc, missing] = run("--id 3");
   CHECK(missing_rc == 2);
   CHECK(missing.find("--id and --session are required") != std::string::npos);

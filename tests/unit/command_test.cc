@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "command.h"
+#include "verb_usage.h"
 
 namespace arbor::controller {
 namespace {
@@ -260,6 +261,19 @@ TEST_CASE("command: help lists builtins and plugin verbs with their plugin") {
   CHECK(help.size() == 12u + 2u);
 
   CHECK(HelpText(VerbCatalog{}).size() == 12u);
+}
+
+TEST_CASE("command: a plugin's help text is shown escaped on its own line") {
+  VerbCatalog verbs;
+  verbs["odd"] = VerbInfo{"odd", 0, 0, "<x>\n", "clears\x1b[2J the screen", false, "evil"};
+  std::vector<std::string> help = HelpText(verbs);
+  REQUIRE(help.size() == 13u);
+  CHECK(help.back() == "odd <id> <x>\\n" + std::string(14, ' ') + "clears\\x1b[2J the screen [plugin evil]");
+  // help <verb> and the hints read the same strings: escaped there too.
+  std::optional<VerbUsage> usage = FindUsage("odd", verbs);
+  REQUIRE(usage);
+  CHECK(usage->synopsis == "odd <id> <x>\\n");
+  CHECK(usage->help == "clears\\x1b[2J the screen");
 }
 
 }  // namespace

@@ -1,8 +1,14 @@
 // Config loading: the embedded default, endpoint templates, and strict error reporting. Every
 // error must name the source, the line and the column ("test.yaml:3:3: ...").
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <future>
 #include <random>
 #include <string>
 
@@ -46,6 +52,7 @@ TEST_CASE("config: the embedded default loads") {
   CHECK(c->start_ms == 5000);
   CHECK(c->orphan_grace_ms == 3000);
   CHECK(c->nodes.empty());
+  CHECK(c->max_nodes == 1000u);
   CHECK(c->log_level == "warn");
   CHECK(Names(c->PluginsFor(12345)) == std::vector<std::string>{"dictionary", "ping"});
 }
@@ -557,6 +564,197 @@ TEST_CASE("handoff: truncated, extended or garbage bytes are refused, never a cr
     for (char& ch : noise) ch = static_cast<char>(rng());
     CHECK_FALSE(DecodeConfig(Bytes(noise)).ok());
   }
+}
+
+// --- hostile input (issue 10) ---------------------------------------------------------------
+
+// True when `m` holds no byte a terminal could act on: it stays one printable line.
+bool OnePrintableLine(const std::string& m) {
+  return std::none_of(m.begin(), m.end(), [](char ch) {
+    return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F;
+  });
+}
+
+// yaml-cpp 0.7 ends an unclosed quoted scalar at the end of the file: the endpoint swallowed
+// `nodes: [1]` and the deployment started with no nodes and exit 0.
+TEST_CASE("config: a quote that is never closed is refused at the line where it opened") {
+  std::string m = Error(
+      "transport:\n"
+      "  endpoint: \"ipc:///tmp/x-{id}\n"
+      "nodes: [1]\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:2:13: "));
+  CHECK_THAT(m, Catch::Contains("never closed"));
+  CHECK_THAT(Error("log_level: 'warn\n\n\n"), Catch::StartsWith("test.yaml:1:12: "));
+  CHECK_THAT(Error("log_level: !!str\n  \"warn\n"), Catch::StartsWith("test.yaml:2:3: "));
+  // An escaped quote is not the end; '' inside single quotes is not either.
+  CHECK_THAT(Error("log_level: \"warn\\\"\n"), Catch::Contains("never closed"));
+  CHECK_THAT(Error("log_level: 'it''s\n"), Catch::Contains("never closed"));
+  // Closed quotes of both kinds load.
+  CHECK(Load("log_level: \"warn\"\ndata_dir: '/tmp/it''s'\n").ok());
+}
+
+TEST_CASE("config: values are checked for what they are") {
+  CHECK_THAT(Error("transport:\n  endpoint: \"ipc:///tmp/x {id}\"\n"),
+             Catch::Contains("'endpoint' must not contain spaces"));
+  CHECK_THAT(Error("nodes: [\" 5\"]\n"), Catch::Contains("'node id' must be an integer"));
+  CHECK_THAT(Error("nodes: [\"+5\"]\n"), Catch::Contains("'node id' must be an integer"));
+  CHECK_THAT(Error("timeouts: {request_ms: \"100 \"}\n"), Catch::Contains("must be an integer"));
+  CHECK_THAT(Error("plugins: {load: [../../evil]}\n"),
+             Catch::Contains("plugin name '../../evil' must be letters, digits"));
+  CHECK_THAT(Error("plugins: {load: [{name: a/b}]}\n"), Catch::Contains("plugin name 'a/b'"));
+  CHECK_THAT(Error("plugins: {search_path: [\"\"]}\n"),
+             Catch::Contains("'search_path entry' must be a path, not empty"));
+  CHECK_THAT(Error("data_dir: \"/tmp/a\\tb\"\n"), Catch::Contains("must not contain control"));
+  CHECK(Load("nodes: [-5, 0, 7]\n").ok());
+}
+
+TEST_CASE("config: a value with ESC and a newline gives one escaped error line") {
+  std::string m = Error("transport:\n  endpoint: \"ipc:///tmp/\\e[31m\\nx-{id}\"\n");
+  CHECK(m == "test.yaml:2:13: 'endpoint' must not contain control characters (newline, tab, "
+             "ESC...): 'ipc:///tmp/\\x1b[31m\\nx-{id}'");
+  // A key is quoted raw by yaml-cpp's parse; the message is escaped all the same.
+  std::string key = Error("\"a\\eb\\n\": 1\n");
+  CHECK(OnePrintableLine(key));
+  CHECK_THAT(key, Catch::Contains("unknown key 'a\\x1bb\\n'"));
+  // And the source name, which comes from the command line.
+  Result<Config> c = LoadConfigString("bogus: 1\n", "evil\x1b]0;x\x07.yaml");
+  REQUIRE_FALSE(c.ok());
+  CHECK_THAT(c.status().message(), Catch::StartsWith("evil\\x1b]0;x\\x07.yaml:1:1: "));
+}
+
+TEST_CASE("config: a config is UTF-8 text") {
+  CHECK_THAT(Error(std::string("log_level: warn\nnodes: [1\0]\n", 27)),
+             Catch::StartsWith("test.yaml:2:1: a config must be UTF-8 text"));
+  CHECK_THAT(Error("\xff\xfel\0o\0g\0"), Catch::Contains("must be UTF-8 text"));
+  // A UTF-8 byte order mark is fine, and quotes after it are found where they are.
+  Result<Config> bom = Load("\xef\xbb\xbf" "log_level: \"info\"\ndata_dir: '/tmp/x'\n");
+  INFO(bom.status().ToString());
+  REQUIRE(bom.ok());
+  CHECK(bom->log_level == "info");
+  CHECK_THAT(Error("\xef\xbb\xbf" "log_level: \"info\n"), Catch::StartsWith("test.yaml:1:12: "));
+}
+
+TEST_CASE("config: a second YAML document is refused") {
+  std::string m = Error("nodes: [1]\n---\nnodes: [2]\n");
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:2:1: "));
+  CHECK_THAT(m, Catch::Contains("a second YAML document"));
+  CHECK_THAT(Error("nodes: [1]\n--- x\n"), Catch::Contains("a second YAML document"));
+  CHECK_THAT(Error("nodes: [1]\n...\n---\n"), Catch::Contains("a second YAML document"));
+  // One document with its explicit start and end markers is fine.
+  CHECK(Load("---\nnodes: [1]\n...\n").ok());
+}
+
+TEST_CASE("config: deep nesting is refused early with the depth named") {
+  // Unclosed and closed: both stop at depth 32, long before yaml-cpp's recursion guard (which
+  // says "bad file" at a column past the end) or the stack.
+  for (const std::string& yaml :
+       {"nodes: " + std::string(100000, '['),
+        "nodes: " + std::string(100000, '[') + std::string(100000, ']'),
+        std::string(100000, '{'), "nodes:\n" + [] {
+          std::string s;
+          for (int i = 0; i < 50000; ++i) s += "- ";
+          return s + "x\n";
+        }()}) {
+    std::string m = Error(yaml);
+    CHECK_THAT(m, Catch::Contains("nesting deeper than 32 levels"));
+    CHECK_THAT(m, Catch::StartsWith("test.yaml:"));
+    CHECK(m.size() < 200);
+  }
+  // Nesting as deep as a real config goes loads.
+  CHECK(Load("hosts:\n  - name: a\n    address: 127.0.0.1\n    tls: {ca: /x, cert: /y, key: /z}\n"
+             "transport: {endpoint: \"tcp://{address}:{port}\"}\n").ok());
+}
+
+TEST_CASE("config: keys must be plain strings") {
+  std::string m = Error("[a, b]: 1\n");
+  CHECK(m == "test.yaml:1:1: keys must be plain strings, not a sequence or a mapping");
+  CHECK_THAT(Error("timeouts:\n  ? {a: 1}\n  : 5\n"),
+             Catch::StartsWith("test.yaml:2:5: keys must be plain strings"));
+  CHECK_THAT(Error("plugins:\n  load:\n    - name: dictionary\n      options: {[x]: y}\n"),
+             Catch::Contains("keys must be plain strings"));
+  // An unclosed bracket is reported as such, not as a key (yaml-cpp reads `[[` as a key).
+  CHECK_THAT(Error("nodes: [[1\n"), Catch::Contains("end of sequence flow not found"));
+}
+
+TEST_CASE("config: a tab in the indentation is named with its line") {
+  std::string m = Error("timeouts:\n\trequest_ms: 100\n");
+  CHECK(m == "test.yaml:2:1: tabs are not allowed for indentation; indent with spaces");
+  CHECK_THAT(Error("timeouts:\n  \t request_ms: 100\n"), Catch::StartsWith("test.yaml:2:3: tabs"));
+  // A tab before a comment, or on a blank line, or after the indentation, is no indentation.
+  CHECK(Load("timeouts:\n\t# note\n\t\n  request_ms: 100\t# ms\n").ok());
+}
+
+TEST_CASE("config: a file over 1 MiB is refused before it is parsed") {
+  std::string big = "nodes: [" + std::string((1 << 20), ' ') + "1]\n";
+  std::string m = Error(big);
+  CHECK_THAT(m, Catch::Contains("a config may be at most 1048576 bytes"));
+  std::string exact = "#" + std::string((1 << 20) - 2, 'x') + "\n";
+  CHECK(exact.size() == std::size_t(1 << 20));
+  CHECK(Load(exact).ok());
+}
+
+TEST_CASE("config: max_nodes bounds the nodes list") {
+  Result<Config> d = Load("");
+  REQUIRE(d.ok());
+  CHECK(d->max_nodes == 1000u);
+  std::string list = "nodes: [";
+  for (int i = 0; i <= 1000; ++i) list += std::to_string(i) + (i < 1000 ? "," : "]\n");
+  std::string m = Error(list);
+  CHECK_THAT(m, Catch::StartsWith("test.yaml:1:8: "));
+  CHECK_THAT(m, Catch::Contains("'nodes' lists 1001 nodes, more than max_nodes (1000)"));
+  CHECK(Load("max_nodes: 1001\n" + list).ok());
+  CHECK_THAT(Error("max_nodes: 2\nnodes: [1, 2, 3]\n"), Catch::Contains("more than max_nodes (2)"));
+  CHECK_THAT(Error("max_nodes: 0\n"), Catch::Contains("'max_nodes' must be between 1 and 1000000"));
+  Result<Config> two = Load("max_nodes: 2\nnodes: [1, 2]\n");
+  REQUIRE(two.ok());
+  CHECK(two->max_nodes == 2u);
+}
+
+// A unique path under /tmp for one test's file.
+std::string TempPath(const std::string& what) {
+  return "/tmp/arbor-config-test-" + std::to_string(getpid()) + "-" + what;
+}
+
+TEST_CASE("config file: only a regular file of at most 1 MiB is read") {
+  Result<Config> zero = LoadConfigFile("/dev/zero");
+  REQUIRE_FALSE(zero.ok());
+  CHECK(zero.status().message() == "/dev/zero: not a regular file; a config must be one");
+  Result<Config> dir = LoadConfigFile("/tmp");
+  REQUIRE_FALSE(dir.ok());
+  CHECK_THAT(dir.status().message(), Catch::Contains("not a regular file"));
+
+  std::string big = TempPath("big.yaml");
+  {
+    std::ofstream out(big);
+    out << "nodes: [" << std::string((1 << 20) + 10, ' ') << "1]\n";
+  }
+  Result<Config> too_big = LoadConfigFile(big);
+  std::remove(big.c_str());
+  REQUIRE_FALSE(too_big.ok());
+  CHECK_THAT(too_big.status().message(), Catch::Contains("a config may be at most 1048576 bytes"));
+
+  Result<Config> missing = LoadConfigFile("/nonexistent/arbor.yaml");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == Code::kNotFound);
+  CHECK_THAT(missing.status().message(), Catch::Contains("/nonexistent/arbor.yaml"));
+}
+
+TEST_CASE("config file: a FIFO with no writer is refused without blocking") {
+  std::string fifo = TempPath("fifo");
+  std::remove(fifo.c_str());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  auto loading = std::async(std::launch::async, [&] { return LoadConfigFile(fifo); });
+  bool done = loading.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!done) {
+    // Let the blocked open() return, so the test ends (and fails) instead of hanging.
+    int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (w >= 0) ::close(w);
+  }
+  Result<Config> c = loading.get();
+  std::remove(fifo.c_str());
+  REQUIRE(done);
+  REQUIRE_FALSE(c.ok());
+  CHECK_THAT(c.status().message(), Catch::Contains("not a regular file"));
 }
 
 }  // namespace

@@ -125,5 +125,19 @@ TEST_CASE("json: one object per answer, fields in a fixed order") {
   CHECK(PlainLine(OkOutcome("a\nb", Outcome::Style::kText)) == "a\nb");
 }
 
+// Plugin answers and error messages quote input; printed raw, an ESC drives the terminal and a
+// newline splits one result into two lines. The normal SPEC strings are unchanged.
+TEST_CASE("format: answers and errors from a plugin are escaped onto one line") {
+  OpResult sneaky = Ok("a\x1b[2Jb\nOk:10: 7");
+  CHECK(FormatVerb(10, Status::Ok(), &sneaky) == "Ok:10: a\\x1b[2Jb\\nOk:10: 7");
+  OpResult bad = Failed(InvalidArgument("invalid name 'a\x1b" "b\r\n'"));
+  CHECK(FormatVerb(10, Status::Ok(), &bad) == "Error:10: invalid name 'a\\x1b" "b\\r\\n'");
+  CHECK(FormatError(InvalidArgument(std::string("nul \0 here", 10))) ==
+        "Error: nul \\x00 here");
+  CHECK(FormatVerb(10, Unavailable("gone\n"), nullptr) == "Error:10: Node is unavailable");
+  OpResult missing = Ok("'MyVar' not found");
+  CHECK(FormatVerb(10, Status::Ok(), &missing) == "Ok:10: 'MyVar' not found");
+}
+
 }  // namespace
 }  // namespace arbor::controller

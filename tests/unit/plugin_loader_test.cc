@@ -236,6 +236,7 @@ TEST_CASE("loader: a plugin set loads what it can and records the rest") {
   CHECK(set.plugins[1].name() == "thrower");
   CHECK(fs::equivalent(set.plugins[0].path(), Real("dictionary")));
   CHECK(fs::equivalent(set.plugins[1].path(), Fixture("thrower")));
+  CHECK_THAT(set.errors[0].message(), Catch::StartsWith("plugin 'noentry': "));
   CHECK_THAT(set.errors[0].message(), Catch::Contains("libarbor_noentry.so"));
   CHECK_THAT(set.errors[0].message(), Catch::Contains("no arbor entry point"));
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "arbor/escape.h"
 #include "ping_series.h"
 
 namespace arbor::controller {
@@ -23,7 +24,8 @@ Status Usage(std::string_view synopsis) {
 
 Result<NodeId> IdArg(const std::string& word) {
   if (auto id = ParseNodeId(word)) return *id;
-  return InvalidArgument(fmt::format("invalid node id '{}': ids are 64-bit integers", word));
+  return InvalidArgument(fmt::format("invalid node id '{}': ids are 64-bit integers",
+                                      Escape(word)));
 }
 
 std::optional<int> IntIn(const std::string& word, int min, int max) {
@@ -49,14 +51,15 @@ Result<Command> ParsePing(const std::vector<std::string>& w, Command c) {
       std::optional<int> n = IntIn(w[i + 1], 1, kMaxPingCount);
       if (!n) {
         return InvalidArgument(fmt::format("invalid count '{}': -c takes 1 to {} probes",
-                                           w[i + 1], kMaxPingCount));
+                                           Escape(w[i + 1]), kMaxPingCount));
       }
       c.count = *n;
     } else if (w[i] == "-i" && !interval) {
       std::optional<int> ms = IntIn(w[i + 1], kMinPingIntervalMs, kMaxPingIntervalMs);
       if (!ms) {
         return InvalidArgument(fmt::format("invalid interval '{}': -i takes {} to {} ms",
-                                           w[i + 1], kMinPingIntervalMs, kMaxPingIntervalMs));
+                                           Escape(w[i + 1]), kMinPingIntervalMs,
+                                           kMaxPingIntervalMs));
       }
       c.interval_ms = *ms;
       interval = true;
@@ -105,7 +108,8 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
     if (!id.ok()) return id.status();
     // create's optional parent is ignored (the BST decides placement) but must be well formed.
     if (kind == CommandKind::kCreate && argc == 2 && !ParseNodeId(w[2])) {
-      return InvalidArgument(fmt::format("invalid parent id '{}': ids are 64-bit integers", w[2]));
+      return InvalidArgument(
+          fmt::format("invalid parent id '{}': ids are 64-bit integers", Escape(w[2])));
     }
     c.kind = kind;
     c.id = *id;
@@ -143,7 +147,8 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
 
   auto it = verbs.find(verb);
   if (it == verbs.end()) {
-    return InvalidArgument(fmt::format("unknown command '{}' (type 'help' for the list)", verb));
+    return InvalidArgument(fmt::format("unknown command '{}' (type 'help' for the list)",
+                                       Escape(verb)));
   }
   const VerbInfo& v = it->second;
   std::string synopsis = fmt::format("{} <id>{}{}", v.name, v.usage.empty() ? "" : " ", v.usage);
@@ -188,7 +193,8 @@ std::vector<std::string> HelpText(const VerbCatalog& verbs) {
   for (const auto& [name, v] : verbs) {
     if (IsBuiltin(name)) continue;
     std::string synopsis = fmt::format("{} <id>{}{}", name, v.usage.empty() ? "" : " ", v.usage);
-    out.push_back(fmt::format("{:<26} {} [plugin {}]", synopsis, v.help, v.plugin));
+    // A plugin's usage and help are its own text: each stays on its line, and off the terminal.
+    out.push_back(Escape(fmt::format("{:<26} {} [plugin {}]", synopsis, v.help, v.plugin)));
   }
   return out;
 }

@@ -148,10 +148,27 @@ Result<pid_t> Deployment::Create(NodeId id) {
     if (shut_down_) return FailedPrecondition("the deployment is shutting down");
     if (config_fd_ < 0) return FailedPrecondition("the config could not be handed to nodes");
     if (model_.Contains(id)) return AlreadyExists("Already exists");
+    // Creates run in parallel, so the ones still starting count too: no window of concurrent
+    // creates can pass the bound together.
+    if (model_.size() + creating_ >= config_.max_nodes) {
+      return FailedPrecondition(fmt::format("the tree already has max_nodes ({}) nodes; remove "
+                                            "some, or raise max_nodes in the config",
+                                            config_.max_nodes));
+    }
+    ++creating_;
     parent = model_.InsertionParent(id);
     host = PlaceNode(id, parent);
     if (parent) parent_host = model_.Find(*parent)->host;
   }
+  Result<pid_t> pid = StartNode(id, parent, host, parent_host);
+  std::lock_guard lock(mu_);
+  --creating_;
+  if (pid.ok()) model_.Insert(id, *pid, host);
+  return pid;
+}
+
+Result<pid_t> Deployment::StartNode(NodeId id, std::optional<NodeId> parent,
+                                    const std::string& host, const std::string& parent_host) {
   pid_t pid = -1;
   if (!parent) {
     NodeLaunch launch = LaunchFor(id, host);
@@ -172,8 +189,6 @@ Result<pid_t> Deployment::Create(NodeId id) {
     if (!spawned.ok()) return spawned.status();
     pid = static_cast<pid_t>(spawned->pid);
   }
-  std::lock_guard lock(mu_);
-  model_.Insert(id, pid, host);
   return pid;
 }
 

@@ -97,6 +97,9 @@ class Deployment {
   void OnStartedExit(pid_t pid);
   void RespawnStarted(NodeId id, pid_t old_local_pid);
   // Starts a node under a parent on another machine and has the parent attach it.
+  // Create() once it has counted the node in creating_: starts its process, returns its pid.
+  Result<pid_t> StartNode(NodeId id, std::optional<NodeId> parent, const std::string& host,
+                          const std::string& parent_host);
   Result<pid_t> CreateStarted(NodeId id, NodeId parent, const std::string& parent_host,
                               const std::string& host);
   // After the subtree's nodes were asked to stop: makes sure the processes the controller
@@ -120,11 +123,12 @@ class Deployment {
   std::thread supervisor_thread_;
   std::atomic<std::uint64_t> next_request_id_{1};
 
-  mutable std::mutex mu_;  // guards model_, root_, started_ and next_host_
+  mutable std::mutex mu_;  // guards model_, root_, started_, next_host_ and creating_
   TreeModel model_;
   std::optional<ChildHandle> root_;  // its link; its pids live in started_ (TakeRoot())
   std::map<NodeId, Started> started_;
   std::size_t next_host_ = 0;  // round-robin placement
+  std::size_t creating_ = 0;   // creates started but not yet in model_ (for max_nodes)
   bool shut_down_ = false;
   WorkerPool respawner_{1};  // the controller is the root's parent: it restarts the root
 };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "arbor/escape.h"
+
 namespace arbor::controller {
 namespace {
 
@@ -29,20 +31,24 @@ Outcome OkOutcome(std::string result, Outcome::Style style) {
 
 Outcome ErrorOutcome(const Status& error) { return Failed(error.message()); }
 
+// Errors and plugin answers quote input (a name, a value, a plugin's own text) and are escaped,
+// so each stays one line that cannot drive the terminal. Normal values are printable and pass
+// unchanged. kText results (help, tree pictures, ping series) are the controller's own
+// multi-line text and are printed as they are.
 std::string PlainLine(const Outcome& o) {
   switch (o.style) {
     case Outcome::Style::kNode:
-      if (!o.ok) return fmt::format("Error:{}: {}", o.node, o.error);
+      if (!o.ok) return fmt::format("Error:{}: {}", o.node, Escape(o.error));
       if (o.result.empty()) return fmt::format("Ok:{}", o.node);
-      return fmt::format("Ok:{}: {}", o.node, o.result);
+      return fmt::format("Ok:{}: {}", o.node, Escape(o.result));
     case Outcome::Style::kText:
-      if (!o.ok) return fmt::format("Error: {}", o.error);
+      if (!o.ok) return fmt::format("Error: {}", Escape(o.error));
       return o.result;
     case Outcome::Style::kGeneral: break;
   }
-  if (!o.ok) return fmt::format("Error: {}", o.error);
+  if (!o.ok) return fmt::format("Error: {}", Escape(o.error));
   if (o.result.empty()) return "Ok";
-  return fmt::format("Ok: {}", o.result);
+  return fmt::format("Ok: {}", Escape(o.result));
 }
 
 Outcome NotFoundVerbOutcome(NodeId id) { return ForNode(id, Failed("Not found")); }

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +19,7 @@
 
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
+#include "arbor/escape.h"
 #include "arbor/plugin_loader.h"
 #include "arbor/supervisor.h"
 #include "deployment.h"
@@ -34,8 +36,10 @@ using namespace arbor::controller;
 namespace {
 
 // The verbs of every plugin any node of this deployment loads, read from the libraries'
-// descriptors. The controller never makes a plugin instance: data stays on the nodes.
-VerbCatalog LoadCatalog(const Config& config) {
+// descriptors. The controller never makes a plugin instance: data stays on the nodes. A plugin
+// that cannot be found or loaded is an error (printed, nullopt): carrying on without it would
+// silently remove its verbs from every node.
+std::optional<VerbCatalog> LoadCatalog(const Config& config) {
   std::vector<PluginSpec> specs = config.plugins;
   for (const NodeSpec& n : config.nodes) {
     if (!n.plugins) continue;
@@ -46,7 +50,10 @@ VerbCatalog LoadCatalog(const Config& config) {
     }
   }
   PluginSet set = LoadPluginSet(config, specs);
-  for (const Status& e : set.errors) spdlog::error("{}", e.message());
+  for (const Status& e : set.errors) {
+    fmt::print(stderr, "arbor: {}: {}\n", Escape(config.source), Escape(e.message()));
+  }
+  if (!set.errors.empty()) return std::nullopt;
   VerbCatalog verbs;
   for (const LoadedPlugin& p : set.plugins) {
     for (const VerbInfo& v : p.verbs()) {
@@ -171,7 +178,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_color_mt("arbor");
-  logger->set_pattern("arbor: [%l] %v");
+  InstallEscapingPattern(*logger, "arbor: [%l] %E");  // log lines quote input: escape them
   spdlog::set_default_logger(logger);
 
   if (!config_path.empty()) config_path = fs::absolute(config_path).lexically_normal().string();
@@ -192,7 +199,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (*serve) return Serve(serve_config, serve_id, serve_host, node_binary);
-  VerbCatalog verbs = LoadCatalog(*config);
+  std::optional<VerbCatalog> catalog = LoadCatalog(*config);
+  if (!catalog) return 2;
+  VerbCatalog& verbs = *catalog;
   Deployment deployment(*config, node_binary.string());
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
   FrontendOptions options{!keep_going, history, json,

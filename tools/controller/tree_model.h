@@ -27,6 +27,7 @@ class TreeModel {
   };
 
   bool empty() const { return nodes_.empty(); }
+  std::size_t size() const { return nodes_.size(); }
   bool Contains(NodeId id) const { return nodes_.count(id) > 0; }
   std::optional<NodeId> root() const { return root_; }
   const Entry* Find(NodeId id) const;

@@ -1,5 +1,7 @@
 #include "verb_usage.h"
 
+#include "arbor/escape.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -63,8 +65,11 @@ std::optional<VerbUsage> FindUsage(std::string_view verb, const VerbCatalog& ver
   auto it = verbs.find(verb);
   if (it == verbs.end()) return std::nullopt;
   const VerbInfo& v = it->second;
-  return VerbUsage{fmt::format("{} <id>{}{}", v.name, v.usage.empty() ? "" : " ", v.usage),
-                   v.help, v.plugin};
+  // A plugin's strings come from a library anyone may have built: shown escaped, like every
+  // other text that is not arbor's own.
+  return VerbUsage{
+      fmt::format("{} <id>{}{}", v.name, v.usage.empty() ? "" : " ", Escape(v.usage)),
+      Escape(v.help), Escape(v.plugin)};
 }
 
 SlotKind KindOfSlot(std::string_view word) {

@@ -8,7 +8,10 @@
 //
 // Loading is strict: an unknown key, a duplicate key, a wrong type or an out-of-range number is
 // an error whose message names the file, the line and the column. Listening beyond loopback is
-// refused unless the file says `allow_remote: true`.
+// refused unless the file says `allow_remote: true`. Hostile input is refused too: a file that
+// is not regular or is over 1 MiB, a second document, an unclosed quote, tab indentation,
+// nesting deeper than 32, non-string keys, control characters in any value (config_prescan.h).
+// Messages are escaped (escape.h): they quote the file.
 //
 // Thread-safety: a Config is an immutable value once loaded.
 #pragma once
@@ -107,6 +110,10 @@ struct Config {
   std::string placement_host;
 
   std::vector<NodeSpec> nodes;  // created at start-up, in this order (the order shapes the BST)
+  // How many nodes the deployment may hold: `nodes:` longer than this is refused at load, and
+  // the controller refuses a `create` beyond it. Read by the controller only (not handed to
+  // nodes). Default 1000; at most kMaxNodesLimit.
+  std::size_t max_nodes = 1000;
   std::string data_dir;         // empty: none; "$ORIGIN" and "{session}" are expanded
   std::string log_level = "warn";
 
@@ -123,6 +130,9 @@ struct Config {
   const TlsFiles& TlsFor(std::string_view host) const;
 };
 
+inline constexpr std::size_t kMaxNodesLimit = 1000000;
+
+// Reads a regular file of at most 1 MiB (anything else is refused before it is read).
 Result<Config> LoadConfigFile(const std::string& path);
 Result<Config> LoadConfigString(std::string_view yaml, const std::string& source_name);
 Result<Config> LoadDefaultConfig();  // the embedded configs/default.yaml

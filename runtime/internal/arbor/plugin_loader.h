@@ -57,7 +57,9 @@ class LoadedPlugin {
 Result<LoadedPlugin> LoadPlugin(const std::string& path);
 
 // The plugins a config names for one node, located and loaded. A plugin that fails is left out
-// and its error recorded; the rest load. Verb names must be unique across the set.
+// and its error recorded (naming the plugin); the rest load. Verb names must be unique across
+// the set. The controller and arbor-node refuse to start when `errors` is not empty: a
+// deployment that names a plugin which cannot be loaded is an error at start.
 struct PluginSet {
   std::vector<LoadedPlugin> plugins;
   std::vector<Status> errors;
