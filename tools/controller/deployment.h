@@ -91,6 +91,7 @@ class Deployment {
   };
   void OnStartedExit(pid_t pid);
   void RespawnStarted(NodeId id, pid_t old_local_pid);
+  void LeaveDownLocked(NodeId id, Started& s);
   // Starts a node under a parent on another machine and has the parent attach it.
   Result<pid_t> CreateStarted(NodeId id, NodeId parent, const std::string& parent_host,
                               const std::string& host);
