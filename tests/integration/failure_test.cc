@@ -131,3 +131,14 @@ TEST_CASE("the parent of a node left down stops dialing it, and still reports it
   CHECK(c.Command("create 15").rfind("Ok: ", 0) == 0);  // the slot is free again
   CHECK(c.Command("exec 15 z 1") == "Ok:15");
 }
+
+// Regression: the controller's supervisor, which has no parent to watch, ticked every 50 ms for
+// the whole session. Idle, it now ticks every 500 ms: 4 wake-ups in 2 s, 40 before.
+TEST_CASE("an idle controller does not tick fast") {
+  ControllerProcess c({"--config", TestConfig("fast.yaml")});
+  CreateAll(c, {10, 5});
+  std::this_thread::sleep_for(500ms);
+  long before = WakeUps(c.pid());
+  std::this_thread::sleep_for(2s);
+  CHECK(WakeUps(c.pid()) - before < 25);
+}
