@@ -250,5 +250,5 @@ excerpt "8. stdin closes: the tree shuts down (batch.cc, deployment.cc Deploymen
   "$C $R $Q" "^$C .*read.*\"\", 4096\) = 0" "." "^$C .*exit_group" \
   'exit_group|wait4|signalfd\]>, "|close\([0-9]+<pipe|close\([0-9]+</memfd|exited with|sendmsg|read.*"", 4096'
 
-excerpt "9. the controller's supervisor thread wakes every 50 ms all session long (supervisor.cc Supervisor::Run)" \
+excerpt "9. the controller's supervisor thread: one 50 ms tick, then 500 ms while idle (supervisor.cc Supervisor::Run)" \
   "$C" "" "." '^$' 'poll\(\[\{fd=[0-9]+<anon_inode:\[signalfd\]>' '^$'

@@ -25,6 +25,15 @@ class Started final : public Launcher {
   LaunchedNode node_;
 };
 
+// A child that stays down is dialled no more: nng would retry its dead address forever (about
+// 15 refused connects a second, each one spinning nng's poller thread). The slot and its link
+// stay, so requests routed to it still answer "unavailable", tree and pingall still report it,
+// and remove still finds it. Only adoption brings such a slot back, with a link of its own.
+void LeaveDown(ChildTable::Slot& slot) {
+  slot.state = ChildTable::State::kDown;
+  if (slot.child && slot.child->link) slot.child->link->StopDialing();
+}
+
 }  // namespace
 
 OpResult Node::RunControl(const Op& op, bool* exit_after) {
@@ -202,15 +211,11 @@ void Node::OnChildExit(pid_t pid, int status) {
       NodeId id = slot.child->id;
       spdlog::warn("child {} (pid {}) died (wait status {})", id, slot.child->pid, status);
       slot.adopted = false;
-      if (!RestartBudget::Enabled(config_)) {
-        slot.state = ChildTable::State::kDown;
-        return;
-      }
+      if (!RestartBudget::Enabled(config_)) return LeaveDown(slot);
       if (!slot.budget.Take()) {
         spdlog::error("child {} restarted {} times within {} ms; leaving it down", id,
                       slot.budget.used(), config_.restart_window_ms);
-        slot.state = ChildTable::State::kDown;
-        return;
+        return LeaveDown(slot);
       }
       slot.state = ChildTable::State::kRestarting;
       control_worker_.Post([this, side, gen = slot.generation] { Respawn(side, gen); });
@@ -220,7 +225,8 @@ void Node::OnChildExit(pid_t pid, int status) {
 }
 
 // Starts the dead child again in place: same id, same host, same endpoint. The link to it is
-// kept, so it reconnects by itself; the respawned node's own children come back by asking to
+// kept, so it reconnects by itself (a slot being restarted was never left down, so its link
+// still dials; Redial() makes sure); the respawned node's own children come back by asking to
 // be adopted.
 void Node::Respawn(int side, std::uint64_t generation) {
   std::optional<std::pair<NodeId, std::string>> who = children_->With([&](ChildTable::Slots& slots) {
@@ -242,10 +248,7 @@ void Node::Respawn(int side, std::uint64_t generation) {
     if (!started.ok()) {
       // Killed while starting, say: that counts as another restart, within the same limit.
       spdlog::error("respawn of child {} failed: {}", who->first, started.status().ToString());
-      if (!slot.budget.Take()) {
-        slot.state = ChildTable::State::kDown;
-        return;
-      }
+      if (!slot.budget.Take()) return LeaveDown(slot);
       control_worker_.Post([this, side, generation] {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         Respawn(side, generation);
@@ -254,6 +257,9 @@ void Node::Respawn(int side, std::uint64_t generation) {
     }
     slot.child->pid = started->pid;
     slot.child->local_pid = started->local_pid;
+    if (Status s = slot.child->link ? slot.child->link->Redial() : Status::Ok(); !s.ok()) {
+      spdlog::error("cannot dial respawned child {}: {}", who->first, s.ToString());
+    }
     slot.state = ChildTable::State::kUp;
     ++slot.restarts;
     spdlog::warn("child {} respawned as pid {} (restart {})", who->first, started->pid,

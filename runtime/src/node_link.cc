@@ -75,26 +75,53 @@ Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const L
   if (int rv = nng_aio_alloc(&link->abort_aio_, &NodeLink::OnAbortAio, link.get()); rv != 0) {
     return FromNng(rv, what("allocate for"));
   }
+  link->tls_ = o.tls;
+  std::lock_guard dial(link->dial_mu_);
+  if (Status s = link->StartDialerLocked(connect_within); !s.ok()) return s;
+  return link;
+}
+
+// dial_mu_ held. Creates and starts the dialer: blocking up to `connect_within` when above zero.
+Status NodeLink::StartDialerLocked(std::chrono::milliseconds connect_within) {
+  auto what = [&](const char* step) { return fmt::format("{} {}", step, url_); };
   nng_dialer dialer;
-  if (int rv = nng_dialer_create(&dialer, link->socket_, url.c_str()); rv != 0) {
+  if (int rv = nng_dialer_create(&dialer, socket_, url_.c_str()); rv != 0) {
     return FromNng(rv, what("dial"));
   }
-  if (IsTlsUrl(url)) {
-    if (Status s = ConfigureTls(dialer, o.tls, UrlHost(url)); !s.ok()) {
-      return Status(s.code(), fmt::format("dial {}: {}", url, s.message()));
+  if (IsTlsUrl(url_)) {
+    if (Status s = ConfigureTls(dialer, tls_, UrlHost(url_)); !s.ok()) {
+      nng_dialer_close(dialer);
+      return Status(s.code(), fmt::format("dial {}: {}", url_, s.message()));
     }
   }
   bool timed_out = false;
   int rv = connect_within.count() > 0 ? StartWithin(dialer, connect_within, &timed_out)
                                       : nng_dialer_start(dialer, NNG_FLAG_NONBLOCK);
-  if (timed_out) {
-    return Unavailable(fmt::format("dial {}: no answer within {} ms", url, connect_within.count()));
+  if (timed_out) {  // the watchdog closed the dialer
+    return Unavailable(fmt::format("dial {}: no answer within {} ms", url_, connect_within.count()));
   }
-  if (rv != 0 && IsTlsUrl(url)) {
-    return Unavailable(fmt::format("dial {}: {}", url, TlsDialError(rv)));
+  if (rv != 0) {
+    nng_dialer_close(dialer);
+    if (IsTlsUrl(url_)) return Unavailable(fmt::format("dial {}: {}", url_, TlsDialError(rv)));
+    return FromNng(rv, what("dial"));
   }
-  if (rv != 0) return FromNng(rv, what("dial"));
-  return link;
+  dialer_ = dialer;
+  dialing_ = true;
+  return Status::Ok();
+}
+
+void NodeLink::StopDialing() {
+  std::lock_guard dial(dial_mu_);
+  if (closed_ || !dialing_) return;
+  dialing_ = false;
+  nng_dialer_close(dialer_);  // also cancels the pending reconnect timer
+}
+
+Status NodeLink::Redial() {
+  std::lock_guard dial(dial_mu_);
+  if (closed_) return Unavailable(fmt::format("link to {} closed", url_));
+  if (dialing_) return Status::Ok();
+  return StartDialerLocked(std::chrono::milliseconds(0));
 }
 
 NodeLink::~NodeLink() {
@@ -109,6 +136,11 @@ void NodeLink::Close() {
     std::lock_guard lock(mu_);
     if (closed_.exchange(true)) return;
     for (auto& s : slots_) all.push_back(s.get());
+  }
+  {
+    // A StopDialing() or Redial() under way finishes before the socket closes.
+    std::lock_guard dial(dial_mu_);
+    dialing_ = false;
   }
   nng_close(socket_);  // every pending aio completes with NNG_ECLOSED
   for (Slot* s : all) nng_aio_stop(s->aio);  // wait for their callbacks to finish

@@ -156,19 +156,20 @@ Supervisor::Exit Supervisor::Run() {
     if (options_.lifeline_fd >= 0 && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
       return Exit::kLifelineLost;  // nobody ever writes to it: any event means EOF
     }
+    // Without upstream_peers (the controller) there is no parent to be cut off from: only
+    // foreign pids keep the tick fast. Exits of our own children and Stop() wake poll at once.
+    bool connected = true;
     if (options_.upstream_peers) {
       auto now = std::chrono::steady_clock::now();
-      bool connected = options_.upstream_peers() > 0;
+      connected = options_.upstream_peers() > 0;
       if (connected) cut_off_since = now;
-      {
-        std::lock_guard lock(mu_);
-        busy = !connected || !foreign_.empty();
-      }
       if (!connected && now - cut_off_since >= options_.orphan_grace) return Exit::kOrphaned;
       if (options_.on_tick) {
         options_.on_tick(!connected && now - cut_off_since >= std::chrono::milliseconds(2 * kTickMs));
       }
     }
+    std::lock_guard lock(mu_);
+    busy = !connected || !foreign_.empty();
   }
 }
 

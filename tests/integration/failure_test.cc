@@ -110,3 +110,45 @@ TEST_CASE("every node of a 15-node tree killed in turn leaves its ancestors work
     CHECK(c.Command("pingall") == "Ok: " + expect);
   }
 }
+
+// Regression: the parent of a node left down (restart: never, or no restart left in its budget)
+// redialed the dead address forever, about 15 refused connects a second, each one spinning
+// nng's poller thread (docs/under-the-hood.md, "What the trace shows"). Counted as wake-ups of
+// the parent's threads over 2 s: idle, a node wakes a few times a second (its supervisor's
+// 500 ms tick); redialing, some hundreds of times. The dead node keeps its slot all the same.
+TEST_CASE("the parent of a node left down stops dialing it, and still reports it") {
+  std::string config = GENERATE(std::string("fast.yaml"), std::string("no_restarts_left.yaml"));
+  INFO("config " << config);
+  ControllerProcess c({"--config", TestConfig(config)});
+  auto pids = CreateAll(c, {10, 5, 15});
+  REQUIRE(kill(pids[15], SIGKILL) == 0);
+  REQUIRE(WaitFor([&] { return !Alive(pids[15]); }, 5s));
+  std::this_thread::sleep_for(1s);  // the parent has long seen it die
+  long before = WakeUps(pids[10]);
+  std::this_thread::sleep_for(2s);
+  CHECK(WakeUps(pids[10]) - before < 40);
+
+  CHECK(c.Command("ping 15") == "Ok: 0");
+  CHECK(c.Command("exec 15 x") == "Error:15: Node is unavailable");
+  CHECK(c.Command("pingall") == "Ok: 15");
+  c.Send("tree");
+  std::string tree;
+  for (int i = 0; i < 3; ++i) tree += c.NextLine() + "\n";
+  CHECK(tree.find("  15 down pid=" + std::to_string(pids[15]) + " restarts=0") != std::string::npos);
+  CHECK(c.Command("exec 5 y 1") == "Ok:5");  // the live sibling, through the same parent
+  CHECK(c.Command("remove 15") == "Ok");
+  CHECK(c.Command("pingall") == "Ok: -1");
+  CHECK(c.Command("create 15").rfind("Ok: ", 0) == 0);  // the slot is free again
+  CHECK(c.Command("exec 15 z 1") == "Ok:15");
+}
+
+// Regression: the controller's supervisor, which has no parent to watch, ticked every 50 ms for
+// the whole session. Idle, it now ticks every 500 ms: 4 wake-ups in 2 s, 40 before.
+TEST_CASE("an idle controller does not tick fast") {
+  ControllerProcess c({"--config", TestConfig("fast.yaml")});
+  CreateAll(c, {10, 5});
+  std::this_thread::sleep_for(500ms);
+  long before = WakeUps(c.pid());
+  std::this_thread::sleep_for(2s);
+  CHECK(WakeUps(c.pid()) - before < 25);
+}

@@ -69,6 +69,18 @@ pid_t ParentOf(pid_t pid) {
   return ReadStat(pid, &state, &ppid) ? ppid : -1;
 }
 
+long WakeUps(pid_t pid) {
+  long total = 0;
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::istringstream status(ReadProcFile(t.path() / "status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) total += std::stol(line.substr(24));
+    }
+  }
+  return total;
+}
+
 bool WaitFor(std::function<bool()> condition, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!condition()) {

@@ -20,6 +20,11 @@ bool StopAndWait(pid_t pid);
 pid_t ParentOf(pid_t pid);
 // Polls `condition` every few ms until it holds or `timeout` passes; returns its last value.
 bool WaitFor(std::function<bool()> condition, std::chrono::milliseconds timeout);
+// How many times the threads of `pid` have blocked so far (the sum of voluntary_ctxt_switches
+// over /proc/<pid>/task): each is one wait ending, so the growth over an interval counts the
+// process's wake-ups. An event count, not a time: a loaded machine delays wake-ups but does not
+// add any. Threads that exited are not counted.
+long WakeUps(pid_t pid);
 // Every running arbor-node process whose command line contains `session`.
 std::vector<pid_t> NodesOfSession(const std::string& session);
 

@@ -349,14 +349,19 @@ void Deployment::OnStartedExit(pid_t pid) {
       return;
     }
     spdlog::warn("node {} (pid {}) died", it->first, s.pid);
-    if (!RestartBudget::Enabled(config_) || !s.budget.Take()) {
-      s.state = "down";
-      return;
-    }
+    if (!RestartBudget::Enabled(config_) || !s.budget.Take()) return LeaveDownLocked(it->first, s);
     s.state = "restarting";
     respawner_.Post([this, id = it->first, pid] { RespawnStarted(id, pid); });
     return;
   }
+}
+
+// mu_ held. A node that stays down is dialled no more: nng would retry its dead address forever.
+// The controller holds only the root's link; the parent of another node it started keeps
+// dialling that one, since it cannot tell a node the controller will restart from one it will not.
+void Deployment::LeaveDownLocked(NodeId id, Started& s) {
+  s.state = "down";
+  if (root_ && root_->id == id && root_->link) root_->link->StopDialing();
 }
 
 void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid) {
@@ -378,11 +383,10 @@ void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid) {
   Started& s = it->second;
   if (!node.ok()) {
     spdlog::error("respawn of node {} failed: {}", id, node.status().message());
-    s.state = "down";
-    return;
+    return LeaveDownLocked(id, s);
   }
   // The parent's link (or the controller's, for the root) keeps the address and reconnects
-  // by itself.
+  // by itself: a node being restarted was never left down.
   s.pid = node->pid;
   s.local_pid = node->local_pid;
   s.state = "up";

@@ -96,6 +96,7 @@ class Deployment {
   };
   void OnStartedExit(pid_t pid);
   void RespawnStarted(NodeId id, pid_t old_local_pid);
+  void LeaveDownLocked(NodeId id, Started& s);
   // Starts a node under a parent on another machine and has the parent attach it.
   // Create() once it has counted the node in creating_: starts its process, returns its pid.
   Result<pid_t> StartNode(NodeId id, std::optional<NodeId> parent, const std::string& host,

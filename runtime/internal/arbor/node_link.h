@@ -79,6 +79,16 @@ class NodeLink {
   // Fails every call in flight with kUnavailable and closes the socket. Idempotent.
   void Close();
 
+  // Stops reconnecting, for a peer that is gone for good (a child left down): nng would
+  // otherwise retry its address forever, every few milliseconds, and each attempt spins nng's
+  // poller thread. The link stays usable as a link without a connection: calls fail at once
+  // with kUnavailable. Idempotent; a no-op once closed.
+  void StopDialing();
+  // Dials again after StopDialing (a peer started again at the same address), without
+  // blocking. A no-op while dialing. Fails only when the link is closed or nng refuses.
+  Status Redial();
+  bool dialing() const { return dialing_.load(); }
+
  private:
   struct Slot;
   NodeLink() = default;
@@ -88,10 +98,18 @@ class NodeLink {
   static void OnSlotAio(void* arg);
   static void OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg);
   static void OnAbortAio(void* arg);
+  Status StartDialerLocked(std::chrono::milliseconds connect_within);
 
   std::string url_;
   std::size_t max_message_bytes_ = 0;
+  TlsFiles tls_;
   nng_socket socket_ = NNG_SOCKET_INITIALIZER;
+  // The dialer is stopped and started only under dial_mu_ with closed_ unset, and Close()
+  // takes dial_mu_ before closing the socket: a dialer that starts while its socket is being
+  // closed is the nng 1.5 crash the rule for mu_ below avoids. No nng callback takes it.
+  std::mutex dial_mu_;
+  nng_dialer dialer_ = NNG_DIALER_INITIALIZER;  // guarded by dial_mu_
+  std::atomic<bool> dialing_{false};            // written under dial_mu_
   nng_aio* abort_aio_ = nullptr;  // runs the disconnect sweep outside the socket lock
   std::atomic<int> pipes_{0};  // live_pipes_.size(), readable without the lock
   std::mutex pipes_mu_;
