@@ -29,7 +29,7 @@ std::vector<HelpEntry> BuiltinEntries(const VerbCatalog& verbs) {
   for (const std::string& line : HelpText(verbs)) {
     if (line.empty()) continue;
     if (line[0] == ' ') {
-      if (!out.empty()) out.back().help += " " + std::string(Trim(line));
+      if (!out.empty()) out.back().help.append(" ").append(Trim(line));
       continue;
     }
     std::size_t gap = line.find("  ");

@@ -82,7 +82,8 @@ std::string Show(const Op& op) {
       shown += (c >= 0x20 && c < 0x7f) ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
     }
     if (a.size() > 24) shown += fmt::format("...({} bytes)", a.size());
-    out += " " + (a.empty() ? std::string("''") : shown);
+    out += ' ';  // appended piecewise: GCC 12 -O3 warns falsely (-Wrestrict) on " " + string
+    out += a.empty() ? std::string("''") : shown;
   }
   return out;
 }
