@@ -13,7 +13,9 @@
 //    was, also after an Append is refused;
 //  - a healthy load changes nothing but cutting off a torn tail (at most one record, leaving a
 //    prefix) and removing snapshot.tmp; loading again is a no-op with the same values; a record
-//    appended after the cut and a compaction both come back on the next load.
+//    appended after the cut and a compaction both come back on the next load;
+//  - files that are wholly valid (checked here by a separate reading of the formats in
+//    journal.h) load, to exactly the snapshot's entries overwritten by the journal's records.
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -84,6 +86,47 @@ void RepairJournal(std::string& s) {
     PutU32(s, at + 4, Crc32(std::string_view(s).substr(at + 8, len)));
     at += 8 + len;
   }
+}
+
+std::uint64_t GetU64(const std::string& s, std::size_t at) {
+  return GetU32(s, at) | std::uint64_t{GetU32(s, at + 4)} << 32;
+}
+
+// The entries of a snapshot that is valid in every field, or nullopt.
+std::optional<dictionary::Map> ModelSnapshot(const std::string& s) {
+  if (s.size() < 36 || s.compare(0, 8, "arbordic") != 0 || GetU32(s, 8) != 1) return std::nullopt;
+  if (GetU64(s, 20) != s.size() - 36 || GetU32(s, 28) != Crc32(std::string_view(s).substr(36)) ||
+      GetU32(s, 32) != Crc32(std::string_view(s).substr(0, 32))) {
+    return std::nullopt;
+  }
+  dictionary::Map m;
+  std::size_t at = 36;
+  for (std::uint64_t i = GetU64(s, 12); i > 0; --i) {
+    if (s.size() - at < 12) return std::nullopt;
+    std::size_t len = GetU32(s, at);
+    if (len == 0 || len > s.size() - at - 12) return std::nullopt;
+    if (!m.emplace(s.substr(at + 4, len), static_cast<std::int64_t>(GetU64(s, at + 4 + len))).second) {
+      return std::nullopt;
+    }
+    at += 12 + len;
+  }
+  if (at != s.size()) return std::nullopt;
+  return m;
+}
+
+// *m with every record of a journal that is valid to its last byte applied, or false.
+bool ModelJournal(const std::string& s, dictionary::Map* m) {
+  for (std::size_t at = 0; at < s.size();) {
+    if (s.size() - at < 8) return false;
+    std::size_t len = GetU32(s, at);
+    if (len < 13 || len > 12 + (1u << 20) || len > s.size() - at - 8) return false;
+    if (Crc32(std::string_view(s).substr(at + 8, len)) != GetU32(s, at + 4)) return false;
+    if (GetU32(s, at + 8) + 12 != len) return false;
+    // payload at at + 8: u32 name_len | name (len - 12 bytes) | i64 value, which ends the record
+    (*m)[s.substr(at + 12, len - 12)] = static_cast<std::int64_t>(GetU64(s, at + len));
+    at += 8 + len;
+  }
+  return true;
 }
 
 void WriteFile(const std::string& name, const std::string& content) {
@@ -201,6 +244,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   dictionary::Map values;
   std::unique_ptr<dictionary::Journal> j = Open(&values);
+  // Wholly valid files must load, to exactly what the formats say.
+  std::optional<dictionary::Map> model = dictionary::Map();
+  if ((flags & 1) != 0) model = ModelSnapshot(snapshot);
+  if (model && (flags & 2) != 0 && !ModelJournal(journal, &*model)) model.reset();
+  if (model) FUZZ_CHECK(j->Health().ok() && values == *model);
   if (j->Health().ok()) {
     CheckHealthy(std::move(j), std::move(values), before);
   } else {
