@@ -139,7 +139,8 @@ void Scheduler::StartCreates(Segment& segment, Actions& actions) {
     --segment.queued;
     busy_.insert(id);
     ++in_flight_;
-    actions.push_back([this, job, id, seq] {
+    // Copies, not captures of the structured bindings: clang before 16 cannot capture those.
+    actions.push_back([this, job, id = id, seq = seq] {
       create_workers_.Post([this, job, id, seq] {
         job->done(CreateOutcome(deployment_.Create(id)));
         FinishCreate(id, seq);
