@@ -30,10 +30,16 @@
 
 namespace {
 
+// The ready descriptor until the start has been reported on it: an exception that escapes
+// main() (no memory, no thread) is reported there too, so the parent's create answers with
+// the reason instead of "exited before it was ready".
+int g_unreported_ready_fd = -1;
+
 // Tells the parent how the start went, on the ready pipe; then closes it so the parent's read
 // ends. Newlines in `text` would split the protocol line, so they become spaces.
 void ReportReady(int fd, std::string line) {
   if (fd < 0) return;
+  g_unreported_ready_fd = -1;
   for (char& c : line) c = (c == '\n') ? ' ' : c;
   line += "\n";
   [[maybe_unused]] ssize_t n = write(fd, line.data(), line.size());
@@ -159,6 +165,8 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
   return a;
 }
 
+int RunNode(Args& args);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,6 +174,22 @@ int main(int argc, char** argv) {
   int status = 0;
   std::optional<Args> args = ParseArgs(argc, argv, status);
   if (!args) return status;
+  g_unreported_ready_fd = args->ready_fd;
+  const arbor::NodeId id = args->options.id;
+  try {
+    return RunNode(*args);
+  } catch (const std::exception& e) {
+    // Past the ready report, the node was serving: nothing can be reported any more, and the
+    // exit is the parent's to notice, as for any other death.
+    if (g_unreported_ready_fd < 0) throw;
+    return Fail(g_unreported_ready_fd, fmt::format("node {}: {}", id, e.what()));
+  }
+}
+
+namespace {
+
+int RunNode(Args& parsed) {
+  Args* args = &parsed;
   arbor::NodeOptions options = std::move(args->options);
   const int ready_fd = args->ready_fd;
   const std::string config_hex = std::move(args->config_hex);
@@ -197,6 +221,9 @@ int main(int argc, char** argv) {
     if (node_ptr) node_ptr->OnTick(cut_off);
   };
   arbor::Supervisor supervisor(sup);
+  if (!supervisor.failure().empty()) {
+    return Fail(ready_fd, fmt::format("node {}: {}", options.id, supervisor.failure()));
+  }
   std::unique_ptr<arbor::Launcher> launcher = arbor::MakeHostLauncher(*config, options.host);
   arbor::Node node(options, *config, supervisor, *launcher);
   if (arbor::Status s = node.Start(std::move(plugins)); !s.ok()) return Fail(ready_fd, s.message());
@@ -232,3 +259,5 @@ int main(int argc, char** argv) {
   node.Close();
   return 0;
 }
+
+}  // namespace

@@ -1,6 +1,7 @@
 // Node: the tree sweep behind `pingall` and `tree`.
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "node.h"
@@ -8,9 +9,20 @@
 namespace arbor {
 namespace {
 
-// A sweep waits for whole subtrees, so each level must answer its parent well before the
-// parent gives up: each gives its children this much less time than it has.
+// A sweep waits for whole subtrees, so each level must answer its parent before the parent
+// gives up on it. A child counts its budget from when the request reached it, so every hop's
+// delay (send, wake-up, reply) comes on top: with a fixed 10 ms per hop, a host loaded enough
+// that hops took longer (2,000 nodes on 2 cores while creates failed at the pid limit) made
+// each level answer after its parent had given up, whenever one node below was slow or dying.
+// The root then answered for itself alone, and pingall called every node unreachable. The
+// margin is a share of the time left, so the top levels, whose subtrees are big, keep tens of
+// milliseconds for the hops under load; deep in a chain it falls back to 10 ms a hop.
 constexpr std::uint32_t kSweepHopMarginMs = 10;
+constexpr std::uint32_t kSweepHopShare = 32;  // 1/32 of what is left: 62 ms of 2000
+
+std::uint32_t SweepMargin(std::uint32_t left) {
+  return std::max(kSweepHopMarginMs, left / kSweepHopShare);
+}
 
 }  // namespace
 
@@ -40,12 +52,13 @@ void Node::Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadli
     server->Reply(ex, EncodeReply(reply));
   };
   std::uint32_t left = RemainingMs(deadline);
+  const std::uint32_t margin = SweepMargin(left);
   for (auto& [id, link] : children_->Connected()) {
-    if (left <= kSweepHopMarginMs) break;
+    if (left <= margin) break;
     Request q;
     q.id = request_id;
     q.target = id;
-    q.budget_ms = left - kSweepHopMarginMs;
+    q.budget_ms = left - margin;
     q.ops.push_back({std::string(kSweepVerb), {}});
     {
       std::lock_guard lock(state->mu);

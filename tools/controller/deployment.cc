@@ -66,13 +66,19 @@ Deployment::Deployment(Config config, std::string node_binary)
     spdlog::warn("cannot become the subreaper of the tree: {}", std::strerror(errno));
   }
   supervisor_.OnChildExit([this](pid_t pid, int) { OnStartedExit(pid); });
-  supervisor_thread_ = std::thread([this] { supervisor_.Run(); });
+  failure_ = supervisor_.failure();
+  if (failure_.empty()) {
+    Status s = StartThread(supervisor_thread_, [this] { supervisor_.Run(); });
+    if (!s.ok()) failure_ = s.message();
+  }
+  // Restarting the root must not depend on a thread being free when it dies.
+  if (Status s = respawner_.Reserve(1); !s.ok() && failure_.empty()) failure_ = s.message();
 }
 
 Deployment::~Deployment() {
   Shutdown();
   supervisor_.Stop();
-  supervisor_thread_.join();
+  if (supervisor_thread_.joinable()) supervisor_thread_.join();
   if (config_fd_ >= 0) close(config_fd_);
 }
 
@@ -351,7 +357,7 @@ void Deployment::OnStartedExit(pid_t pid) {
     spdlog::warn("node {} (pid {}) died", it->first, s.pid);
     if (!RestartBudget::Enabled(config_) || !s.budget.Take()) return LeaveDownLocked(it->first, s);
     s.state = "restarting";
-    respawner_.Post([this, id = it->first, pid] { RespawnStarted(id, pid); });
+    (void)respawner_.Post([this, id = it->first, pid] { RespawnStarted(id, pid); });  // reserved
     return;
   }
 }
