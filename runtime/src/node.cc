@@ -57,9 +57,7 @@ Status Node::Start(PluginSet plugins) {
   // is asked, however short of threads the host is by then: it starts now, or the node does
   // not start at all (its parent's create answers why). The blocking-verb workers start on
   // demand.
-  if (Status s = control_worker_.Reserve(1); !s.ok()) {
-    return Status(s.code(), fmt::format("node {}: {}", options_.id, s.message()));
-  }
+  if (Status s = control_worker_.Reserve(1); !s.ok()) return s;
   children_ = std::make_unique<ChildTable>(config_, ChildrenFile());
   const auto& specs = config_.PluginsFor(options_.id);
   for (const LoadedPlugin& p : plugins.plugins) {
