@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "headroom.h"
 #include "node.h"
 
 namespace arbor {
@@ -47,7 +48,11 @@ OpResult Node::RunControl(const Op& op, bool* exit_after) {
   if (op.verb == kAdoptVerb) return run(DecodeAdoptArgs(arg()), [&](auto& a) { return Adopt(a); });
   if (op.verb == kAttachVerb) return run(DecodeAttachArgs(arg()), [&](auto& a) { return Attach(a); });
   if (op.verb == kIdentifyVerb) return {Status::Ok(), Encode(Self())};
-  if (op.verb == kInfoVerb) return Info();
+  if (op.verb == kInfoVerb && op.args.empty()) return Info();
+  if (op.verb == kInfoVerb && op.args.size() == 1 && op.args[0] == kInfoLimits) {
+    return {Status::Ok(), HeadroomText()};
+  }
+  if (op.verb == kInfoVerb) return {InvalidArgument("arbor.info takes no argument or 'limits'"), {}};
   if (op.verb == kShutdownVerb) {
     StopChildren();
     *exit_after = true;

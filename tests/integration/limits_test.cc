@@ -189,6 +189,11 @@ TEST_CASE("at the pids limit a create fails with an Error line and every node up
   for (auto [id, pid] : up) expected.insert(pid);
   CHECK(WaitFor([&] { return session_nodes() == expected; }, 3s));
   CheckAllUp(c, up);
+  // info --limits shows how close the node is: its threads, and the cgroup nearly full.
+  std::string limits = c.Command(fmt::format("info {} --limits", kIds[0]));
+  CHECK_THAT(limits, Catch::StartsWith(fmt::format("Ok:{}: threads={} fds=", kIds[0], per_node)));
+  CHECK_THAT(limits, Catch::Contains(" free_pids="));
+  CHECK_THAT(limits, Catch::Matches(".* cgroup_pids=[0-9]+/[0-9]+$"));
   CHECK(c.Command(fmt::format("ping {}", refused_id)) == "Error: Not found");
 
   // Still at the limit: another create fails the same way, and still nothing dies.

@@ -25,7 +25,7 @@ bool IsBarrier(CommandKind k) {
 Op OpFor(const Command& c) {
   switch (c.kind) {
     case CommandKind::kPing: return {"ping", {}};
-    case CommandKind::kInfo: return {"arbor.info", {}};
+    case CommandKind::kInfo: return {"arbor.info", c.args};
     default: return {c.verb, c.args};
   }
 }
