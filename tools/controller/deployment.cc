@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <signal.h>
@@ -51,6 +52,9 @@ Deployment::Deployment(Config config, std::string node_binary)
   if (pipe2(fds, O_CLOEXEC) == 0) {
     lifeline_read_ = fds[0];
     lifeline_write_ = fds[1];  // never written; its closing is the message
+  } else {
+    // Without it, nodes would outlive a controller that is killed.
+    failure_ = std::string("cannot make the lifeline pipe: ") + std::strerror(errno);
   }
   // Without it every node would run on built-in defaults; Create() refuses to start any.
   if (Result<int> fd = ConfigToFd(config_); fd.ok()) {
@@ -66,7 +70,7 @@ Deployment::Deployment(Config config, std::string node_binary)
     spdlog::warn("cannot become the subreaper of the tree: {}", std::strerror(errno));
   }
   supervisor_.OnChildExit([this](pid_t pid, int) { OnStartedExit(pid); });
-  failure_ = supervisor_.failure();
+  if (failure_.empty()) failure_ = supervisor_.failure();
   if (failure_.empty()) {
     Status s = StartThread(supervisor_thread_, [this] { supervisor_.Run(); });
     if (!s.ok()) failure_ = s.message();
