@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -243,4 +244,51 @@ TEST_CASE("a node out of descriptors refuses a create and keeps serving") {
                 << old.rlim_cur);
   CHECK(created.rfind("Ok: ", 0) == 0);
   CHECK(c.Command("pingall") == "Ok: -1");
+}
+
+// Issue 10 in small: a script of creates with random ids runs in parallel (up to 8 at once)
+// into a pids cgroup with room for about 20 nodes. Creates past the limit fail, each with an
+// Error line; no process dies of an uncaught exception, no parent is reported unavailable, and
+// every node created answers, with its data, in pingall.
+TEST_CASE("parallel creates past the pids limit fail one by one and harm no node") {
+  PidsCgroup cgroup;
+  if (!cgroup.ok()) {
+    WARN("skipped: cannot make a pids cgroup (" << cgroup.why() << ")");
+    return;
+  }
+  ControllerProcess c({"--keep-going"});
+  REQUIRE(cgroup.Enter(c.pid()));
+  REQUIRE(c.Command("pingall") == "Ok: -1");  // the controller is up, its threads started
+  REQUIRE(cgroup.SetMax(cgroup.Current() + 20 * 15));
+  std::mt19937 rng(20261130);
+  std::vector<long> ids;
+  std::set<long> seen;
+  while (ids.size() < 40) {
+    long id = static_cast<long>(rng() % 100000);
+    if (seen.insert(id).second) ids.push_back(id);
+  }
+  std::string script;
+  for (long id : ids) script += fmt::format("create {}\n", id);
+  c.Send(script);
+  std::map<long, pid_t> up;
+  for (long id : ids) {
+    std::string line = c.NextLine(30s);
+    INFO("create " << id << ": " << line);
+    if (line.rfind("Ok: ", 0) == 0) {
+      up[id] = PidOf(line);
+    } else {
+      CHECK(line.rfind("Error: ", 0) == 0);
+      CHECK(line != "Error: Parent is unavailable");
+    }
+  }
+  INFO("controller's stderr:\n" << c.Stderr());
+  CHECK(up.size() >= 5);
+  CHECK(up.size() < ids.size());
+  for (auto [id, pid] : up) {
+    CHECK(c.Command(fmt::format("exec {} v {}", id, id)) == fmt::format("Ok:{}", id));
+  }
+  CheckAllUp(c, up);
+  CHECK(c.Stderr().find("terminate called") == std::string::npos);
+  c.CloseInput();
+  CHECK(c.Wait(10s).has_value());
 }
