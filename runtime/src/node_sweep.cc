@@ -11,12 +11,14 @@ namespace {
 
 // A sweep waits for whole subtrees, so each level must answer its parent before the parent
 // gives up on it. A child counts its budget from when the request reached it, so every hop's
-// delay (send, wake-up, reply) comes on top: with a fixed 10 ms per hop, a host loaded enough
-// that hops took longer (2,000 nodes on 2 cores while creates failed at the pid limit) made
-// each level answer after its parent had given up, whenever one node below was slow or dying.
-// The root then answered for itself alone, and pingall called every node unreachable. The
-// margin is a share of the time left, so the top levels, whose subtrees are big, keep tens of
-// milliseconds for the hops under load; deep in a chain it falls back to 10 ms a hop.
+// delay (send, wake-up, reply) comes on top. With a fixed 10 ms per hop, once hops took longer
+// than that on a loaded host, every level with a slow or dying node below answered after its
+// parent had given up, so a whole path's subtrees went missing, up to the root's children
+// (2,000 nodes on 2 cores at the pid limit: pingall called every node unreachable). Measured on
+// a chain of 12 with its last node stopped and the tree throttled to 1% of a CPU: up to 9 nodes
+// reported unreachable with 10 ms, 1 or 2 with this margin. It is a share of the time left, so
+// the top levels, whose subtrees are big, keep tens of milliseconds for their hops; deep in a
+// chain it falls back to 10 ms a hop.
 constexpr std::uint32_t kSweepHopMarginMs = 10;
 constexpr std::uint32_t kSweepHopShare = 32;  // 1/32 of what is left: 62 ms of 2000
 
