@@ -165,10 +165,13 @@ Result<std::vector<SweepEntry>> DecodeSweep(std::string_view bytes) {
     std::uint32_t n = r.Count(kMaxChildren, 8, "child");
     for (std::uint32_t i = 0; i < n; ++i) e.children.push_back(GetChild(r));
     Result<SweepEntry> entry = Finish(r, std::move(e), "sweep entry");
-    if (!entry.ok()) return entry.status();
+    // The entries before a bad one are still true: keep them, so one bad entry costs only
+    // the nodes after it, not the whole answer (a sweep that failed whole made pingall call
+    // every node unreachable).
+    if (!entry.ok()) return out.empty() ? Result<std::vector<SweepEntry>>(entry.status()) : out;
     out.push_back(std::move(entry).value());
   }
-  if (!outer.error().empty()) return InvalidArgument("sweep: " + outer.error());
+  if (!outer.error().empty() && out.empty()) return InvalidArgument("sweep: " + outer.error());
   return out;
 }
 

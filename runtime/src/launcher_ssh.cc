@@ -21,6 +21,7 @@
 
 #include "arbor/config_handoff.h"
 #include "arbor/launcher.h"
+#include "arbor/worker_pool.h"
 #include "process_spawn.h"
 
 namespace arbor {
@@ -33,9 +34,11 @@ std::string ShellQuote(const std::string& s) {
 }
 
 // Copies whatever the remote node writes (its log lines) to our stderr until the session ends,
-// so that ssh never blocks on a full pipe.
-void Drain(Fd out, Fd err) {
-  std::thread([out = std::move(out), err = std::move(err)]() mutable {
+// so that ssh never blocks on a full pipe. Fails when no thread can start: the launch fails
+// then, rather than leave a session that would hang once its pipe fills.
+Status Drain(Fd out, Fd err) {
+  std::thread drain;
+  Status started = StartThread(drain, [out = std::move(out), err = std::move(err)]() mutable {
     pollfd fds[2] = {{out.get(), POLLIN, 0}, {err.get(), POLLIN, 0}};
     char buf[4096];
     for (int open = 2; open > 0;) {
@@ -51,7 +54,9 @@ void Drain(Fd out, Fd err) {
         }
       }
     }
-  }).detach();
+  });
+  if (started.ok()) drain.detach();
+  return started;
 }
 
 // The last non-empty lines ssh printed, once it has exited (bounded wait).
@@ -95,8 +100,9 @@ class SshLauncher final : public Launcher {
     Result<LaunchedNode> node = line.ok() ? ParseReadyLine(l.id, *line) : line.status();
     if (node.ok()) {
       node->local_pid = *ssh;
-      Drain(std::move(out->first), std::move(err->first));
-      return node;
+      Status drained = Drain(std::move(out->first), std::move(err->first));
+      if (drained.ok()) return node;
+      node = Status(drained.code(), fmt::format("node {}: {}", l.id, drained.message()));
     }
     ::kill(*ssh, SIGKILL);  // the remote node sees its session end; the supervisor reaps ssh
     std::string said = SshError(err->first.get());

@@ -53,6 +53,11 @@ Status Node::Start(PluginSet plugins) {
     if (p != std::string::npos) dir.replace(p, 9, options_.session);
     data_dir_ = fmt::format("{}/node-{}", dir, options_.id);
   }
+  // The control worker stops this node's subtree (remove, shutdown) and must exist when that
+  // is asked, however short of threads the host is by then: it starts now, or the node does
+  // not start at all (its parent's create answers why). The blocking-verb workers start on
+  // demand.
+  if (Status s = control_worker_.Reserve(1); !s.ok()) return s;
   children_ = std::make_unique<ChildTable>(config_, ChildrenFile());
   const auto& specs = config_.PluginsFor(options_.id);
   for (const LoadedPlugin& p : plugins.plugins) {
@@ -79,7 +84,8 @@ Status Node::Start(PluginSet plugins) {
   // Only now: a request handled before server_ is set would reply through a null pointer.
   if (Status s = server_->Start(); !s.ok()) return s;
   if (options_.respawn) {
-    control_worker_.Post([this] { RecoverChildren(); });
+    // Cannot fail: the control worker's thread was reserved above.
+    (void)control_worker_.Post([this] { RecoverChildren(); });
   } else {
     children_->ForgetSaved();  // a new node with an old id starts with no children
   }
@@ -155,6 +161,8 @@ void Node::Execute(Server::Exchange* ex, Request request) {
     control |= op.verb.starts_with(kControlPrefix);
     blocking |= dispatcher_.Blocking(op);
   }
+  const std::uint64_t request_id = request.id;
+  const std::size_t ops = request.ops.size();
   auto run = [this, ex, request = std::move(request)] {
     bool exit_after = false;
     Reply reply = RunOps(request, &exit_after);
@@ -162,13 +170,16 @@ void Node::Execute(Server::Exchange* ex, Request request) {
     if (exit_after) after = [this] { supervisor_.Stop(); };
     server_->Reply(ex, EncodeReply(reply), std::move(after));
   };
-  if (control) {
-    control_worker_.Post(std::move(run));
-  } else if (blocking) {
-    workers_.Post(std::move(run));
-  } else {
-    run();
-  }
+  if (!control && !blocking) return run();
+  Status queued = (control ? control_worker_ : workers_).Post(std::move(run));
+  if (queued.ok()) return;
+  // No worker and none can start (the host is out of tasks): each op fails with the reason,
+  // and the node goes on serving everything else.
+  Reply reply;
+  reply.id = request_id;
+  reply.results.assign(ops, OpResult{Status(queued.code(), fmt::format("node {}: {}", options_.id,
+                                                                      queued.message())), {}});
+  server_->Reply(ex, EncodeReply(reply));
 }
 
 Reply Node::RunOps(const Request& request, bool* exit_after) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "headroom.h"
 #include "node.h"
 
 namespace arbor {
@@ -47,7 +48,11 @@ OpResult Node::RunControl(const Op& op, bool* exit_after) {
   if (op.verb == kAdoptVerb) return run(DecodeAdoptArgs(arg()), [&](auto& a) { return Adopt(a); });
   if (op.verb == kAttachVerb) return run(DecodeAttachArgs(arg()), [&](auto& a) { return Attach(a); });
   if (op.verb == kIdentifyVerb) return {Status::Ok(), Encode(Self())};
-  if (op.verb == kInfoVerb) return Info();
+  if (op.verb == kInfoVerb && op.args.empty()) return Info();
+  if (op.verb == kInfoVerb && op.args.size() == 1 && op.args[0] == kInfoLimits) {
+    return {Status::Ok(), HeadroomText()};
+  }
+  if (op.verb == kInfoVerb) return {InvalidArgument("arbor.info takes no argument or 'limits'"), {}};
   if (op.verb == kShutdownVerb) {
     StopChildren();
     *exit_after = true;
@@ -146,10 +151,20 @@ void Node::StopChildren() {
     return out;
   });
   // Both subtrees stop at once, so a whole tree stops in time proportional to its depth, not
-  // its size, and a hung child on one side does not delay the other.
+  // its size, and a hung child on one side does not delay the other. When the host has no
+  // thread to spare, they stop one after the other: slower, but a shutdown must never fail
+  // for want of a thread.
   Deadline deadline = DeadlineIn(std::chrono::milliseconds(config_.request_ms));
   std::thread left;
-  if (taken[0]) left = std::thread([&] { StopChild(*taken[0], supervisor_, deadline); });
+  if (taken[0]) {
+    Status s = StartThread(left, [&] { StopChild(*taken[0], supervisor_, deadline); });
+    if (!s.ok()) {
+      spdlog::warn("stopping the children one after the other: {}", s.message());
+      StopChild(*taken[0], supervisor_, deadline);
+      // The first may have used the whole deadline: the second gets one of its own.
+      deadline = DeadlineIn(std::chrono::milliseconds(config_.request_ms));
+    }
+  }
   if (taken[1]) StopChild(*taken[1], supervisor_, deadline);
   if (left.joinable()) left.join();
 }
@@ -218,7 +233,8 @@ void Node::OnChildExit(pid_t pid, int status) {
         return LeaveDown(slot);
       }
       slot.state = ChildTable::State::kRestarting;
-      control_worker_.Post([this, side, gen = slot.generation] { Respawn(side, gen); });
+      // Cannot fail: Start() reserved the control worker's thread.
+      (void)control_worker_.Post([this, side, gen = slot.generation] { Respawn(side, gen); });
       return;
     }
   });
@@ -249,7 +265,7 @@ void Node::Respawn(int side, std::uint64_t generation) {
       // Killed while starting, say: that counts as another restart, within the same limit.
       spdlog::error("respawn of child {} failed: {}", who->first, started.status().ToString());
       if (!slot.budget.Take()) return LeaveDown(slot);
-      control_worker_.Post([this, side, generation] {
+      (void)control_worker_.Post([this, side, generation] {  // reserved: cannot fail
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         Respawn(side, generation);
       });

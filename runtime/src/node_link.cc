@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "arbor/worker_pool.h"
 #include "nng_status.h"
 #include "tls.h"
 
@@ -38,13 +39,17 @@ int StartWithin(nng_dialer dialer, std::chrono::milliseconds within, bool* timed
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  std::thread watchdog([&] {
+  std::thread watchdog;
+  Status started = StartThread(watchdog, [&] {
     std::unique_lock lock(mu);
     if (!cv.wait_for(lock, within, [&] { return done; })) {
       *timed_out = true;
       nng_dialer_close(dialer);
     }
   });
+  // No thread to spare (the host is out of tasks): dial without blocking, as for a reconnect.
+  // The caller's WaitConnected() then bounds the wait; only the refusal's reason is lost.
+  if (!started.ok()) return nng_dialer_start(dialer, NNG_FLAG_NONBLOCK);
   int rv = nng_dialer_start(dialer, 0);
   {
     std::lock_guard lock(mu);
@@ -66,14 +71,18 @@ Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const L
   if (int rv = nng_req0_open(&link->socket_); rv != 0) return FromNng(rv, what("open req for"));
   // Resend must be off before any context opens: contexts copy it. With it off, a call in
   // flight to a peer that dies fails with ECONNRESET at once instead of waiting to resend.
-  nng_socket_set_ms(link->socket_, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-  nng_socket_set_size(link->socket_, NNG_OPT_RECVMAXSZ, o.max_message_bytes);
-  nng_socket_set_ms(link->socket_, NNG_OPT_RECONNMINT, o.reconnect_min_ms);
-  nng_socket_set_ms(link->socket_, NNG_OPT_RECONNMAXT, o.reconnect_max_ms);
-  nng_pipe_notify(link->socket_, NNG_PIPE_EV_ADD_POST, &NodeLink::OnPipeEvent, link.get());
-  nng_pipe_notify(link->socket_, NNG_PIPE_EV_REM_POST, &NodeLink::OnPipeEvent, link.get());
-  if (int rv = nng_aio_alloc(&link->abort_aio_, &NodeLink::OnAbortAio, link.get()); rv != 0) {
-    return FromNng(rv, what("allocate for"));
+  // Each of these can fail only for want of memory; a link without one of them would break
+  // quietly (no pipe events: never "connected"), so each failure is the dial's.
+  for (int rv : {nng_socket_set_ms(link->socket_, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE),
+                 nng_socket_set_size(link->socket_, NNG_OPT_RECVMAXSZ, o.max_message_bytes),
+                 nng_socket_set_ms(link->socket_, NNG_OPT_RECONNMINT, o.reconnect_min_ms),
+                 nng_socket_set_ms(link->socket_, NNG_OPT_RECONNMAXT, o.reconnect_max_ms),
+                 nng_pipe_notify(link->socket_, NNG_PIPE_EV_ADD_POST, &NodeLink::OnPipeEvent,
+                                 link.get()),
+                 nng_pipe_notify(link->socket_, NNG_PIPE_EV_REM_POST, &NodeLink::OnPipeEvent,
+                                 link.get()),
+                 nng_aio_alloc(&link->abort_aio_, &NodeLink::OnAbortAio, link.get())}) {
+    if (rv != 0) return FromNng(rv, what("set up the link to"));
   }
   link->tls_ = o.tls;
   std::lock_guard dial(link->dial_mu_);
@@ -197,19 +206,26 @@ void NodeLink::OnAbortAio(void* arg) {
   for (nng_aio* aio : sending) nng_aio_abort(aio, NNG_ECONNRESET);
 }
 
-NodeLink::Slot* NodeLink::Acquire() {
+NodeLink::Slot* NodeLink::Acquire(Status* why) {
   std::lock_guard lock(mu_);
   if (!free_.empty()) {
     Slot* s = free_.back();
     free_.pop_back();
     return s;
   }
-  if (slots_.size() >= kMaxSlots) return nullptr;
+  if (slots_.size() >= kMaxSlots) {
+    *why = Unavailable(fmt::format("too many calls in flight to {}", url_));
+    return nullptr;
+  }
   auto s = std::make_unique<Slot>();
   s->link = this;
-  if (nng_ctx_open(&s->ctx, socket_) != 0) return nullptr;
-  if (nng_aio_alloc(&s->aio, &NodeLink::OnSlotAio, s.get()) != 0) {
+  if (int rv = nng_ctx_open(&s->ctx, socket_); rv != 0) {
+    *why = FromNng(rv, fmt::format("open a context to {}", url_));
+    return nullptr;
+  }
+  if (int rv = nng_aio_alloc(&s->aio, &NodeLink::OnSlotAio, s.get()); rv != 0) {
     nng_ctx_close(s->ctx);
+    *why = FromNng(rv, fmt::format("allocate a call to {}", url_));
     return nullptr;
   }
   slots_.push_back(std::move(s));
@@ -240,10 +256,11 @@ void NodeLink::CallAsync(nng_msg* request, Deadline deadline, Callback done) {
                                               n, max_message_bytes_)));
     return;
   }
-  Slot* slot = Acquire();
+  Status why;
+  Slot* slot = Acquire(&why);
   if (slot == nullptr) {
     nng_msg_free(request);
-    done(nullptr, Unavailable(fmt::format("too many calls in flight to {}", url_)));
+    done(nullptr, std::move(why));
     return;
   }
   slot->done = std::move(done);

@@ -10,10 +10,14 @@
 #include <unistd.h>
 
 #include <climits>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -26,14 +30,21 @@
 #include "arbor/launcher.h"
 #include "process_spawn.h"
 #include "arbor/supervisor.h"
+#include "arbor/worker_pool.h"
 #include "node.h"
 
 namespace {
+
+// The ready descriptor until the start has been reported on it: an exception that escapes
+// main() (no memory, no thread) is reported there too, so the parent's create answers with
+// the reason instead of "exited before it was ready".
+int g_unreported_ready_fd = -1;
 
 // Tells the parent how the start went, on the ready pipe; then closes it so the parent's read
 // ends. Newlines in `text` would split the protocol line, so they become spaces.
 void ReportReady(int fd, std::string line) {
   if (fd < 0) return;
+  g_unreported_ready_fd = -1;
   for (char& c : line) c = (c == '\n') ? ' ' : c;
   line += "\n";
   [[maybe_unused]] ssize_t n = write(fd, line.data(), line.size());
@@ -52,6 +63,40 @@ int Fail(int ready_fd, const std::string& message) {
   // plugin's own text.
   ReportReady(ready_fd, "error " + arbor::Escape(message));
   return 1;
+}
+
+// nng 1.5 starts its threads (task queues, poller, resolver, timers: 13 on this 2-core machine,
+// more with more cores) when the first socket opens, and when one of them cannot start it
+// fails badly: measured in a pids cgroup, it returns "Out of memory" with very few tasks left,
+// but with 8 to 14 it crashed (SIGSEGV, a panic in pthread_mutex_lock) or hung. So before nng
+// is touched, the node checks that this many threads can start now, and fails to start with a
+// clear message otherwise. Another process may take the tasks between the check and nng's
+// start; this narrows that window to a fraction of a millisecond, it cannot close it.
+constexpr int kNngThreadsProbe = 16;
+
+// Starts `n` threads that wait, then lets them all end: an error when any cannot start.
+arbor::Status ProbeThreads(int n) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool go = false;
+  std::vector<std::thread> threads(static_cast<std::size_t>(n));
+  arbor::Status status;
+  int started = 0;
+  for (; started < n && status.ok(); ++started) {
+    status = arbor::StartThread(threads[static_cast<std::size_t>(started)], [&] {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return go; });
+    });
+  }
+  {
+    std::lock_guard lock(mu);
+    go = true;
+  }
+  cv.notify_all();
+  for (std::thread& t : threads) {
+    if (t.joinable()) t.join();
+  }
+  return status;
 }
 
 constexpr const char* kUsage =
@@ -159,6 +204,8 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
   return a;
 }
 
+int RunNode(Args& args);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,6 +213,21 @@ int main(int argc, char** argv) {
   int status = 0;
   std::optional<Args> args = ParseArgs(argc, argv, status);
   if (!args) return status;
+  g_unreported_ready_fd = args->ready_fd;
+  try {
+    return RunNode(*args);
+  } catch (const std::exception& e) {
+    // Past the ready report, the node was serving: nothing can be reported any more, and the
+    // exit is the parent's to notice, as for any other death.
+    if (g_unreported_ready_fd < 0) throw;
+    return Fail(g_unreported_ready_fd, e.what());
+  }
+}
+
+namespace {
+
+int RunNode(Args& parsed) {
+  Args* args = &parsed;
   arbor::NodeOptions options = std::move(args->options);
   const int ready_fd = args->ready_fd;
   const std::string config_hex = std::move(args->config_hex);
@@ -197,6 +259,12 @@ int main(int argc, char** argv) {
     if (node_ptr) node_ptr->OnTick(cut_off);
   };
   arbor::Supervisor supervisor(sup);
+  if (!supervisor.failure().empty()) {
+    return Fail(ready_fd, supervisor.failure());
+  }
+  if (arbor::Status s = ProbeThreads(kNngThreadsProbe); !s.ok()) {
+    return Fail(ready_fd, s.message());  // the parent names the node
+  }
   std::unique_ptr<arbor::Launcher> launcher = arbor::MakeHostLauncher(*config, options.host);
   arbor::Node node(options, *config, supervisor, *launcher);
   if (arbor::Status s = node.Start(std::move(plugins)); !s.ok()) return Fail(ready_fd, s.message());
@@ -232,3 +300,5 @@ int main(int argc, char** argv) {
   node.Close();
   return 0;
 }
+
+}  // namespace

@@ -1,6 +1,7 @@
 // Node: the tree sweep behind `pingall` and `tree`.
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "node.h"
@@ -8,9 +9,22 @@
 namespace arbor {
 namespace {
 
-// A sweep waits for whole subtrees, so each level must answer its parent well before the
-// parent gives up: each gives its children this much less time than it has.
+// A sweep waits for whole subtrees, so each level must answer its parent before the parent
+// gives up on it. A child counts its budget from when the request reached it, so every hop's
+// delay (send, wake-up, reply) comes on top. With a fixed 10 ms per hop, once hops took longer
+// than that on a loaded host, every level with a slow or dying node below answered after its
+// parent had given up, so a whole path's subtrees went missing, up to the root's children
+// (2,000 nodes on 2 cores at the pid limit: pingall called every node unreachable). Measured on
+// a chain of 12 with its last node stopped and the tree throttled to 1% of a CPU: up to 9 nodes
+// reported unreachable with 10 ms, 1 or 2 with this margin. It is a share of the time left, so
+// the top levels, whose subtrees are big, keep tens of milliseconds for their hops; deep in a
+// chain it falls back to 10 ms a hop.
 constexpr std::uint32_t kSweepHopMarginMs = 10;
+constexpr std::uint32_t kSweepHopShare = 32;  // 1/32 of what is left: 62 ms of 2000
+
+std::uint32_t SweepMargin(std::uint32_t left) {
+  return std::max(kSweepHopMarginMs, left / kSweepHopShare);
+}
 
 }  // namespace
 
@@ -40,12 +54,13 @@ void Node::Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadli
     server->Reply(ex, EncodeReply(reply));
   };
   std::uint32_t left = RemainingMs(deadline);
+  const std::uint32_t margin = SweepMargin(left);
   for (auto& [id, link] : children_->Connected()) {
-    if (left <= kSweepHopMarginMs) break;
+    if (left <= margin) break;
     Request q;
     q.id = request_id;
     q.target = id;
-    q.budget_ms = left - kSweepHopMarginMs;
+    q.budget_ms = left - margin;
     q.ops.push_back({std::string(kSweepVerb), {}});
     {
       std::lock_guard lock(state->mu);

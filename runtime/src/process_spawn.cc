@@ -41,11 +41,19 @@ Result<pid_t> SpawnProcess(const SpawnSpec& spec) {
     return false;
   };
   posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (!targets(0)) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  if (!targets(1)) posix_spawn_file_actions_adddup2(&fa, 2, 1);
-  for (std::size_t i = 0; i < spec.fds.size(); ++i) {
-    posix_spawn_file_actions_adddup2(&fa, sources[i].get(), spec.fds[i].second);
+  if (int rv = posix_spawn_file_actions_init(&fa); rv != 0) {
+    return Internal(fmt::format("cannot start {}: {}", spec.argv[0], std::strerror(rv)));
+  }
+  // Each action allocates: out of memory, the child would start without its descriptors.
+  int actions = 0;
+  if (!targets(0)) actions = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (!targets(1) && actions == 0) actions = posix_spawn_file_actions_adddup2(&fa, 2, 1);
+  for (std::size_t i = 0; i < spec.fds.size() && actions == 0; ++i) {
+    actions = posix_spawn_file_actions_adddup2(&fa, sources[i].get(), spec.fds[i].second);
+  }
+  if (actions != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return Internal(fmt::format("cannot start {}: {}", spec.argv[0], std::strerror(actions)));
   }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);

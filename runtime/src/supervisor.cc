@@ -35,7 +35,9 @@ Supervisor::Supervisor(Options options) : options_(std::move(options)) {
   sigaddset(&set, SIGCHLD);
   if (options_.stop_on_term) sigaddset(&set, SIGTERM);
   signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd_ < 0) failure_ = std::string("signalfd: ") + std::strerror(errno);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0 && failure_.empty()) failure_ = std::string("eventfd: ") + std::strerror(errno);
 }
 
 Supervisor::~Supervisor() {

@@ -100,8 +100,11 @@ TEST_CASE("command: builtins with the wrong number of arguments") {
   CHECK(Bad("ping 1 2") == "usage: ping <id> [-c count [-i ms]]");
   CHECK(Bad("tree 1") == "usage: tree [--dot]");
   CHECK(Bad("tree --dot 1") == "usage: tree [--dot]");
-  CHECK(Bad("info") == "usage: info <id>");
-  CHECK(Bad("info 1 2") == "usage: info <id>");
+  CHECK(Bad("info") == "usage: info <id> [--limits]");
+  CHECK(Bad("info 1 2") == "usage: info <id> [--limits]");
+  CHECK(Bad("info 1 --limits 2") == "usage: info <id> [--limits]");
+  CHECK(Good("info 7 --limits").args == std::vector<std::string>{"limits"});
+  CHECK(Good("info 7").args.empty());
   CHECK(Bad("pingall 1") == "usage: pingall");
   CHECK(Bad("help exec ping") == "usage: help [verb]");
   CHECK(Bad("exit now") == "usage: exit");

@@ -146,6 +146,14 @@ TEST_CASE("control messages: round trips, and garbage is an error, not a crash")
   // More than two children is no node's report.
   SweepEntry three{1, 1, "", {{2, "up", 0, 2, ""}, {3, "up", 0, 3, ""}, {4, "up", 0, 4, ""}}};
   CHECK_FALSE(DecodeSweep(Encode(three)).ok());
+  // A bad entry costs the entries from it on, not the ones before: a sweep that failed whole
+  // would report every node unreachable.
+  for (std::string tail : {Encode(b).substr(0, 5), Encode(three), std::string("\xff", 1)}) {
+    Result<std::vector<SweepEntry>> partial = DecodeSweep(Encode(a) + tail);
+    REQUIRE(partial.ok());
+    REQUIRE(partial->size() == 1);
+    CHECK((*partial)[0].id == 1);
+  }
 }
 
 // Records what it was asked to start instead of starting anything.

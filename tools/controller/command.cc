@@ -124,7 +124,12 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
   if (verb == "create") return with_id(CommandKind::kCreate, 1, 2, "create <id> [parent]");
   if (verb == "remove") return with_id(CommandKind::kRemove, 1, 1, "remove <id>");
   if (verb == "ping") return ParsePing(w, std::move(c));
-  if (verb == "info") return with_id(CommandKind::kInfo, 1, 1, "info <id>");
+  if (verb == "info" && argc == 2 && w[2] == "--limits") {
+    Result<Command> info = with_id(CommandKind::kInfo, 1, 2, "info <id> [--limits]");
+    if (info.ok()) info->args = {"limits"};
+    return info;
+  }
+  if (verb == "info") return with_id(CommandKind::kInfo, 1, 1, "info <id> [--limits]");
   if (verb == "pingall") return bare(CommandKind::kPingAll);
   if (verb == "tree" && argc == 1 && w[1] == "--dot") {
     c.kind = CommandKind::kTree;
@@ -186,7 +191,7 @@ std::vector<std::string> HelpText(const VerbCatalog& verbs) {
       "tree [--dot]               every node with its state (up/down/restarting/unreachable),",
       "                           pid and restart count, one line each (drawn as a tree, in",
       "                           colour, on a terminal); --dot: a Graphviz digraph",
-      "info <id>                  the node's pid, children and plugins",
+      "info <id> [--limits]       pid, children and plugins; --limits: threads, fds, free pids",
       "help [verb]                this list, or one command's usage, summary and plugin",
       "exit | quit                stop every node and leave",
   };

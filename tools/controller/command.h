@@ -1,7 +1,7 @@
 // Command: one line of the controller's command language, parsed.
 //
 //   create <id> [parent]     remove <id>     ping <id> [-c N [-i ms]]     pingall
-//   tree [--dot]     info <id>
+//   tree [--dot]     info <id> [--limits]
 //   help [verb]     exit | quit     <verb> <id> [args...]   (any verb a loaded plugin serves)
 //
 // Parsing checks syntax and, for plugin verbs, arity; it knows nothing about the tree.
@@ -26,7 +26,7 @@ struct Command {
   CommandKind kind = CommandKind::kHelp;
   NodeId id = 0;                  // the node the command is about (not for pingall/help/exit)
   std::string verb;               // kVerb: the plugin verb; kHelp: the command asked about
-  std::vector<std::string> args;  // kVerb: the arguments after the id
+  std::vector<std::string> args;  // kVerb: the arguments after the id; kInfo: {"limits"}
   std::string text;               // the line as typed, trimmed
   int count = 0;        // kPing: the probes of a series (-c N); 0 for the single SPEC ping
   int interval_ms = 0;  // kPing with a count: between probe starts (-i), ping_series.h's bounds

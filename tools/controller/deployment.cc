@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <signal.h>
@@ -51,6 +52,9 @@ Deployment::Deployment(Config config, std::string node_binary)
   if (pipe2(fds, O_CLOEXEC) == 0) {
     lifeline_read_ = fds[0];
     lifeline_write_ = fds[1];  // never written; its closing is the message
+  } else {
+    // Without it, nodes would outlive a controller that is killed.
+    failure_ = std::string("cannot make the lifeline pipe: ") + std::strerror(errno);
   }
   // Without it every node would run on built-in defaults; Create() refuses to start any.
   if (Result<int> fd = ConfigToFd(config_); fd.ok()) {
@@ -66,13 +70,19 @@ Deployment::Deployment(Config config, std::string node_binary)
     spdlog::warn("cannot become the subreaper of the tree: {}", std::strerror(errno));
   }
   supervisor_.OnChildExit([this](pid_t pid, int) { OnStartedExit(pid); });
-  supervisor_thread_ = std::thread([this] { supervisor_.Run(); });
+  if (failure_.empty()) failure_ = supervisor_.failure();
+  if (failure_.empty()) {
+    Status s = StartThread(supervisor_thread_, [this] { supervisor_.Run(); });
+    if (!s.ok()) failure_ = s.message();
+  }
+  // Restarting the root must not depend on a thread being free when it dies.
+  if (Status s = respawner_.Reserve(1); !s.ok() && failure_.empty()) failure_ = s.message();
 }
 
 Deployment::~Deployment() {
   Shutdown();
   supervisor_.Stop();
-  supervisor_thread_.join();
+  if (supervisor_thread_.joinable()) supervisor_thread_.join();
   if (config_fd_ >= 0) close(config_fd_);
 }
 
@@ -351,7 +361,7 @@ void Deployment::OnStartedExit(pid_t pid) {
     spdlog::warn("node {} (pid {}) died", it->first, s.pid);
     if (!RestartBudget::Enabled(config_) || !s.budget.Take()) return LeaveDownLocked(it->first, s);
     s.state = "restarting";
-    respawner_.Post([this, id = it->first, pid] { RespawnStarted(id, pid); });
+    (void)respawner_.Post([this, id = it->first, pid] { RespawnStarted(id, pid); });  // reserved
     return;
   }
 }

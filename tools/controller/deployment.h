@@ -37,6 +37,9 @@ class Deployment {
   Deployment(Config config, std::string node_binary);
   ~Deployment();  // Shutdown()
 
+  // Empty when the deployment could start what it needs (its supervisor's descriptors and
+  // thread); otherwise why not, and nothing may be created.
+  const std::string& failure() const { return failure_; }
   const Config& config() const { return config_; }
   const std::string& session() const { return session_; }
 
@@ -122,6 +125,7 @@ class Deployment {
   std::unique_ptr<Launcher> launcher_;
   Supervisor supervisor_;
   std::thread supervisor_thread_;
+  std::string failure_;
   std::atomic<std::uint64_t> next_request_id_{1};
 
   mutable std::mutex mu_;  // guards model_, root_, started_, next_host_ and creating_

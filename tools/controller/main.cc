@@ -203,6 +203,10 @@ int main(int argc, char** argv) {
   if (!catalog) return 2;
   VerbCatalog& verbs = *catalog;
   Deployment deployment(*config, node_binary.string());
+  if (!deployment.failure().empty()) {
+    fmt::print(stderr, "arbor: cannot start: {}\n", deployment.failure());
+    return 1;
+  }
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
   FrontendOptions options{!keep_going, history, json,
                           [&deployment] { return deployment.Ids(); }};

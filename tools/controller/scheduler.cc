@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include <spdlog/spdlog.h>
+
 #include "format.h"
 #include "ping_series.h"
 
@@ -23,7 +25,7 @@ bool IsBarrier(CommandKind k) {
 Op OpFor(const Command& c) {
   switch (c.kind) {
     case CommandKind::kPing: return {"ping", {}};
-    case CommandKind::kInfo: return {"arbor.info", {}};
+    case CommandKind::kInfo: return {"arbor.info", c.args};
     default: return {c.verb, c.args};
   }
 }
@@ -49,7 +51,14 @@ Outcome Answer(const Command& c, const Status& route, const OpResult* op) {
 }  // namespace
 
 Scheduler::Scheduler(Deployment& deployment, const VerbCatalog& verbs)
-    : deployment_(deployment), verbs_(verbs) {}
+    : deployment_(deployment), verbs_(verbs) {
+  // remove, pingall and tree must still run when the host has no task to spare (that is when
+  // they are needed most), and so must creates, if only to say why they fail: one thread each
+  // starts now, the others on demand.
+  for (WorkerPool* pool : {&barrier_worker_, &create_workers_}) {
+    if (Status s = pool->Reserve(1); !s.ok()) spdlog::warn("{}", s.message());
+  }
+}
 
 Scheduler::~Scheduler() { Drain(); }
 
@@ -89,12 +98,15 @@ void Scheduler::Pump(Actions& actions) {
       if (barrier_running_ || in_flight_ > 0) return;
       barrier_running_ = true;
       ++in_flight_;
-      Job job = std::move(head.barrier_job);
-      actions.push_back([this, job = std::move(job)]() mutable {
-        barrier_worker_.Post([this, job = std::move(job)] {
-          job.done(RunBarrier(job.command));
+      auto job = std::make_shared<Job>(std::move(head.barrier_job));
+      actions.push_back([this, job] {
+        Status queued = barrier_worker_.Post([this, job] {
+          job->done(RunBarrier(job->command));
           FinishBarrier();
         });
+        if (queued.ok()) return;
+        job->done(ErrorOutcome(queued));
+        FinishBarrier();
       });
       return;
     }
@@ -141,10 +153,13 @@ void Scheduler::StartCreates(Segment& segment, Actions& actions) {
     ++in_flight_;
     // Copies, not captures of the structured bindings: clang before 16 cannot capture those.
     actions.push_back([this, job, id = id, seq = seq] {
-      create_workers_.Post([this, job, id, seq] {
+      Status queued = create_workers_.Post([this, job, id, seq] {
         job->done(CreateOutcome(deployment_.Create(id)));
         FinishCreate(id, seq);
       });
+      if (queued.ok()) return;
+      job->done(ErrorOutcome(queued));
+      FinishCreate(id, seq);
     });
   }
 }
@@ -204,10 +219,13 @@ void Scheduler::StartSeries(NodeId target, Segment& segment, Actions& actions) {
   busy_.insert(target);
   ++in_flight_;
   actions.push_back([this, target, job] {
-    series_workers_.Post([this, target, job] {
+    Status queued = series_workers_.Post([this, target, job] {
       job->done(RunSeries(job->command));
       FinishBatch(target);
     });
+    if (queued.ok()) return;
+    job->done(ErrorOutcome(queued));
+    FinishBatch(target);
   });
 }
 

@@ -33,6 +33,8 @@ inline constexpr std::string_view kIdentifyVerb = "arbor.identify";
 inline constexpr std::string_view kSweepVerb = "arbor.sweep";
 inline constexpr std::string_view kShutdownVerb = "arbor.shutdown";
 inline constexpr std::string_view kInfoVerb = "arbor.info";
+// arbor.info's one argument for the node's headroom (headroom.h) instead of its identity.
+inline constexpr std::string_view kInfoLimits = "limits";
 
 struct SpawnArgs {
   NodeId id = 0;

@@ -92,7 +92,7 @@ class NodeLink {
  private:
   struct Slot;
   NodeLink() = default;
-  Slot* Acquire();
+  Slot* Acquire(Status* why);  // nullptr, and why, when no call can start
   void Release(Slot* slot);
   void Finish(Slot* slot, nng_msg* reply, Status status);
   static void OnSlotAio(void* arg);

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace arbor {
@@ -47,6 +48,10 @@ class Supervisor {
 
   static void BlockChildSignal(bool and_term = false);
 
+  // Empty when the descriptors it watches through were made; otherwise why not (the process
+  // is out of descriptors or memory). A supervisor that failed reaps nothing: do not Run() it.
+  const std::string& failure() const { return failure_; }
+
   // Runs until Stop(), lifeline loss or orphaning.
   Exit Run();
   void Stop();
@@ -67,6 +72,7 @@ class Supervisor {
   Options options_;
   int signal_fd_ = -1;
   int wake_fd_ = -1;
+  std::string failure_;
   std::mutex mu_;
   std::condition_variable exited_cv_;
   // Reaped and not yet claimed by WaitExit, with when. An exit nobody claims (a child that
