@@ -153,6 +153,14 @@ void NodeLink::Close() {
   if (hello_aio_ != nullptr) nng_aio_stop(hello_aio_);
 }
 
+bool NodeLink::WaitGreeted(Deadline deadline) const {
+  while (!connected() || !greeted_) {
+    if (Clock::now() >= deadline || closed_) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));  // one local round trip
+  }
+  return true;
+}
+
 bool NodeLink::WaitConnected(Deadline deadline) const {
   while (!connected()) {
     if (Clock::now() >= deadline || closed_) return false;
@@ -179,6 +187,7 @@ void NodeLink::OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg) {
   auto* self = static_cast<NodeLink*>(arg);
   int live = TrackPipe(self->pipes_mu_, self->live_pipes_, pipe, event);
   self->pipes_.store(live);
+  if (event == NNG_PIPE_EV_ADD_POST) self->greeted_ = false;
   if (event == NNG_PIPE_EV_ADD_POST && !self->closed_ && !self->hello_pending_.exchange(true)) {
     nng_sleep_aio(0, self->hello_aio_);
   }
@@ -217,8 +226,11 @@ void NodeLink::OnHelloAio(void* arg) {
   nng_msg* msg = nullptr;
   if (nng_msg_alloc(&msg, kHelloBytes) != 0) return;
   WriteHello(static_cast<std::uint8_t*>(nng_msg_body(msg)));
-  self->CallAsync(msg, DeadlineIn(std::chrono::milliseconds(5000)), [](nng_msg* reply, Status) {
-    if (reply != nullptr) nng_msg_free(reply);
+  Deadline deadline = DeadlineIn(std::chrono::milliseconds(5000));
+  self->CallAsync(msg, deadline, [self](nng_msg* reply, Status) {
+    if (reply == nullptr) return;
+    nng_msg_free(reply);
+    self->greeted_ = true;
   });
 }
 

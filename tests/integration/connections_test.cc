@@ -123,7 +123,9 @@ void RemoveData(ControllerProcess& c) {
   std::string session = c.session_marker().substr(std::string("--session ").size());
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator("/tmp/arbor-test-data", ec)) {
-    if (e.path().filename().string().rfind(session, 0) == 0) std::filesystem::remove_all(e.path(), ec);
+    if (e.path().filename().string().rfind(session, 0) == 0) {
+      std::filesystem::remove_all(e.path(), ec);
+    }
   }
 }
 
