@@ -26,7 +26,8 @@ Result<ChildHandle> StartChild(Launcher& launcher, const NodeLaunch& launch,
   Result<std::unique_ptr<NodeLink>> link =
       NodeLink::Dial(started->url, link_options, launch.start_timeout);
   if (!link.ok()) return fail(link.status());
-  if (!(*link)->WaitConnected(DeadlineIn(launch.start_timeout))) {
+  // Greeted, not only connected: the node counts us as its parent only once our hello is in.
+  if (!(*link)->WaitGreeted(DeadlineIn(launch.start_timeout))) {
     return fail(Unavailable("node " + std::to_string(launch.id) + " accepted no connection"));
   }
   return ChildHandle{launch.id, started->pid, started->local_pid, started->url,

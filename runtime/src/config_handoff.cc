@@ -19,7 +19,7 @@ namespace arbor {
 namespace {
 
 constexpr std::uint32_t kConfigMagic = 0x47464341;  // "ACFG"
-constexpr std::uint32_t kConfigLayout = 2;
+constexpr std::uint32_t kConfigLayout = 3;  // 3: transport.max_connections
 constexpr std::size_t kMaxItems = 1 << 20;
 
 void PutStrings(Writer& w, const std::vector<std::string>& v) {
@@ -118,8 +118,8 @@ std::string EncodeConfig(const Config& c) {
   w.Str(c.endpoint);
   w.U8(c.allow_remote);
   w.U64(c.max_message_bytes);
-  for (int v : {c.reconnect_min_ms, c.reconnect_max_ms, c.request_ms, c.start_ms,
-                c.orphan_grace_ms}) {
+  for (int v : {c.reconnect_min_ms, c.reconnect_max_ms, c.max_connections, c.request_ms,
+                c.start_ms, c.orphan_grace_ms}) {
     w.U64(static_cast<std::uint64_t>(v));
   }
   PutStrings(w, c.plugin_path);
@@ -155,8 +155,8 @@ Result<Config> DecodeConfig(std::span<const std::uint8_t> bytes) {
   c.endpoint = r.Str();
   c.allow_remote = r.U8() != 0;
   c.max_message_bytes = r.U64();
-  for (int* v : {&c.reconnect_min_ms, &c.reconnect_max_ms, &c.request_ms, &c.start_ms,
-                 &c.orphan_grace_ms}) {
+  for (int* v : {&c.reconnect_min_ms, &c.reconnect_max_ms, &c.max_connections, &c.request_ms,
+                 &c.start_ms, &c.orphan_grace_ms}) {
     *v = static_cast<int>(r.U64());
   }
   c.plugin_path = GetStrings(r);

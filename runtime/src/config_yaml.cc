@@ -382,7 +382,7 @@ Config Parse(const YAML::Node& root) {
     if (key == "transport") {
       ForEachKey(v, "transport",
                  {"endpoint", "allow_remote", "max_message_bytes", "reconnect_min_ms",
-                  "reconnect_max_ms", "port_base", "insecure", "tls"},
+                  "reconnect_max_ms", "max_connections", "port_base", "insecure", "tls"},
                  [&](auto& k, auto& x) {
         if (k == "port_base") c.port_base = Integer(x, k, 1, 65535);
         if (k == "insecure") c.insecure = Boolean(x, k);
@@ -392,6 +392,7 @@ Config Parse(const YAML::Node& root) {
         if (k == "max_message_bytes") c.max_message_bytes = Integer(x, k, 1024, 256 << 20);
         if (k == "reconnect_min_ms") c.reconnect_min_ms = Integer(x, k, 1, 60000);
         if (k == "reconnect_max_ms") c.reconnect_max_ms = Integer(x, k, 1, 600000);
+        if (k == "max_connections") c.max_connections = Integer(x, k, 2, 65536);
       });
     } else if (key == "timeouts") {
       ForEachKey(v, "timeouts", {"request_ms", "start_ms", "orphan_grace_ms"}, [&](auto& k, auto& x) {

@@ -38,6 +38,7 @@ Node::Node(NodeOptions options, Config config, Supervisor& supervisor, Launcher&
   link_options_.max_message_bytes = config_.max_message_bytes;
   link_options_.reconnect_min_ms = config_.reconnect_min_ms;
   link_options_.reconnect_max_ms = config_.reconnect_max_ms;
+  link_options_.max_connections = config_.max_connections;
   link_options_.tls = config_.TlsFor(options_.host);
 }
 

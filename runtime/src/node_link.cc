@@ -10,6 +10,7 @@
 #include "arbor/worker_pool.h"
 #include "nng_status.h"
 #include "tls.h"
+#include "wire_header.h"
 
 namespace arbor {
 
@@ -84,6 +85,9 @@ Result<std::unique_ptr<NodeLink>> NodeLink::Dial(const std::string& url, const L
                  nng_aio_alloc(&link->abort_aio_, &NodeLink::OnAbortAio, link.get())}) {
     if (rv != 0) return FromNng(rv, what("set up the link to"));
   }
+  if (int rv = nng_aio_alloc(&link->hello_aio_, &NodeLink::OnHelloAio, link.get()); rv != 0) {
+    return FromNng(rv, what("allocate for"));
+  }
   link->tls_ = o.tls;
   std::lock_guard dial(link->dial_mu_);
   if (Status s = link->StartDialerLocked(connect_within); !s.ok()) return s;
@@ -137,6 +141,7 @@ NodeLink::~NodeLink() {
   Close();
   for (auto& s : slots_) nng_aio_free(s->aio);
   if (abort_aio_ != nullptr) nng_aio_free(abort_aio_);
+  if (hello_aio_ != nullptr) nng_aio_free(hello_aio_);
 }
 
 void NodeLink::Close() {
@@ -154,6 +159,15 @@ void NodeLink::Close() {
   nng_close(socket_);  // every pending aio completes with NNG_ECLOSED
   for (Slot* s : all) nng_aio_stop(s->aio);  // wait for their callbacks to finish
   if (abort_aio_ != nullptr) nng_aio_stop(abort_aio_);
+  if (hello_aio_ != nullptr) nng_aio_stop(hello_aio_);
+}
+
+bool NodeLink::WaitGreeted(Deadline deadline) const {
+  while (!connected() || !greeted_) {
+    if (Clock::now() >= deadline || closed_) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));  // one local round trip
+  }
+  return true;
 }
 
 bool NodeLink::WaitConnected(Deadline deadline) const {
@@ -182,6 +196,10 @@ void NodeLink::OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg) {
   auto* self = static_cast<NodeLink*>(arg);
   int live = TrackPipe(self->pipes_mu_, self->live_pipes_, pipe, event);
   self->pipes_.store(live);
+  if (event == NNG_PIPE_EV_ADD_POST) self->greeted_ = false;
+  if (event == NNG_PIPE_EV_ADD_POST && !self->closed_ && !self->hello_pending_.exchange(true)) {
+    nng_sleep_aio(0, self->hello_aio_);
+  }
   if (event == NNG_PIPE_EV_REM_POST && live == 0 && !self->closed_ &&
       !self->abort_pending_.exchange(true)) {
     nng_sleep_aio(0, self->abort_aio_);
@@ -204,6 +222,25 @@ void NodeLink::OnAbortAio(void* arg) {
   // Outside the lock: an abort may complete the call, whose callback takes mu_. A slot reused
   // meanwhile is a call to the same dead peer, so failing it too is right.
   for (nng_aio* aio : sending) nng_aio_abort(aio, NNG_ECONNRESET);
+}
+
+// A new connection: say hello on it, so that the server counts it as a peer of the tree and
+// does not close it as an idle stranger (server.h). A link has one connection at a time, so
+// the hello goes on the new one. Its empty reply is dropped; a hello that fails (the peer
+// died meanwhile) needs nothing: the next connection sends its own.
+void NodeLink::OnHelloAio(void* arg) {
+  auto* self = static_cast<NodeLink*>(arg);
+  self->hello_pending_ = false;
+  if (self->closed_) return;
+  nng_msg* msg = nullptr;
+  if (nng_msg_alloc(&msg, kHelloBytes) != 0) return;
+  WriteHello(static_cast<std::uint8_t*>(nng_msg_body(msg)));
+  Deadline deadline = DeadlineIn(std::chrono::milliseconds(5000));
+  self->CallAsync(msg, deadline, [self](nng_msg* reply, Status) {
+    if (reply == nullptr) return;
+    nng_msg_free(reply);
+    self->greeted_ = true;
+  });
 }
 
 NodeLink::Slot* NodeLink::Acquire(Status* why) {

@@ -4,12 +4,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <span>
 
 #include <fmt/format.h>
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "nng_status.h"
 #include "tls.h"
+#include "wire_header.h"
 
 namespace arbor {
 
@@ -27,6 +30,10 @@ namespace {
 constexpr nng_duration kReplySendTimeoutMs = 5000;
 // Contexts a new server starts with (see the header: the pool grows with load).
 constexpr int kInitialContexts = 4;
+// How long a connection may stay silent (no valid message) once the listener is past half its
+// bound. A NodeLink sends its hello within a round trip of connecting; 10 s is slack for a
+// loaded machine or a slow TLS peer, and short enough that a flood of idle connections clears.
+constexpr std::chrono::seconds kSilentGrace(10);
 
 // "tcp://127.0.0.1:0" is resolved to the port the kernel chose, so the parent can dial it.
 std::string BoundUrl(nng_listener listener, const std::string& url) {
@@ -56,7 +63,9 @@ Result<std::unique_ptr<Server>> Server::Listen(const std::string& url, const Lin
   if (int rv = nng_rep0_open(&s->socket_); rv != 0) return FromNng(rv, what);
   // Without a limit a hostile peer could make the node allocate without bound.
   nng_socket_set_size(s->socket_, NNG_OPT_RECVMAXSZ, o.max_message_bytes);
-  nng_pipe_notify(s->socket_, NNG_PIPE_EV_ADD_POST, &Server::OnPipeEvent, s.get());
+  s->max_connections_ = std::max(2, o.max_connections);
+  // ADD_PRE, not ADD_POST: a pipe closed there is refused before the socket uses it.
+  nng_pipe_notify(s->socket_, NNG_PIPE_EV_ADD_PRE, &Server::OnPipeEvent, s.get());
   nng_pipe_notify(s->socket_, NNG_PIPE_EV_REM_POST, &Server::OnPipeEvent, s.get());
   nng_listener listener;
   int rv = nng_listener_create(&listener, s->socket_, url.c_str());
@@ -115,9 +124,90 @@ void Server::Close() {
   for (auto& ex : exchanges_) nng_aio_stop(ex->aio);
 }
 
+// Only our own state changes under pipes_mu_; the pipes to close are closed after it is
+// released. Closing this pipe in ADD_PRE refuses it (nng's documented use). Closing another
+// one from here is safe too: nng_pipe_close takes that pipe's and the protocol's locks, never
+// the socket's (the socket lock is taken later, on nng's reaper thread), so it cannot deadlock
+// with whatever nng holds while it runs a callback. connections_test evicts thousands this way.
 void Server::OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg) {
   auto* self = static_cast<Server*>(arg);
-  self->pipes_.store(NodeLink::TrackPipe(self->pipes_mu_, self->live_pipes_, pipe, event));
+  std::uint32_t id = nng_pipe_id(pipe);
+  std::vector<std::uint32_t> to_close;
+  {
+    std::lock_guard lock(self->pipes_mu_);
+    if (event == NNG_PIPE_EV_ADD_PRE) {
+      self->AdmitLocked(id, to_close);
+    } else if (auto it = self->pipes_.find(id); it != self->pipes_.end()) {
+      // Not found: a pipe AdmitLocked closed, already forgotten.
+      if (it->second.valid) self->peers_.store(--self->valid_);
+      self->pipes_.erase(it);
+    }
+    self->connections_.store(static_cast<int>(self->pipes_.size()));
+  }
+  if (event == NNG_PIPE_EV_REM_POST) {
+    std::uint32_t latest = id;
+    self->last_sender_.compare_exchange_strong(latest, 0);
+  }
+  for (std::uint32_t victim : to_close) {
+    nng_pipe p = NNG_PIPE_INITIALIZER;
+    p.id = victim;
+    nng_pipe_close(p);
+  }
+}
+
+void Server::AdmitLocked(std::uint32_t id, std::vector<std::uint32_t>& to_close) {
+  auto now = std::chrono::steady_clock::now();
+  auto drop = [&](auto it) {
+    to_close.push_back(it->first);
+    if (it->second.valid) peers_.store(--valid_);
+    return pipes_.erase(it);
+  };
+  auto max = static_cast<std::size_t>(max_connections_);
+  if (2 * (pipes_.size() + 1) > max) {
+    for (auto it = pipes_.begin(); it != pipes_.end();) {
+      bool silent = !it->second.valid && now - it->second.connected >= kSilentGrace;
+      it = silent ? drop(it) : std::next(it);
+    }
+  }
+  if (pipes_.size() >= max) {
+    // The one idle longest: a silent one by connection time, else a valid one by its last
+    // request. The latest sender is never chosen: it is busy, and most likely the parent.
+    std::uint32_t latest = last_sender_.load();
+    auto victim = pipes_.end();
+    auto older = [&](const Pipe& a, const Pipe& b) {
+      if (a.valid != b.valid) return !a.valid;
+      return a.valid ? a.last_request < b.last_request : a.connected < b.connected;
+    };
+    for (auto it = pipes_.begin(); it != pipes_.end(); ++it) {
+      if (it->first == latest) continue;
+      if (victim == pipes_.end() || older(it->second, victim->second)) victim = it;
+    }
+    if (victim == pipes_.end()) {  // nothing to evict (cannot happen with max >= 2)
+      to_close.push_back(id);
+      return;
+    }
+    drop(victim);
+  }
+  pipes_.emplace(id, Pipe{now, now, false});
+}
+
+void Server::NoteSender(std::uint32_t id, bool valid) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(pipes_mu_);
+  auto it = pipes_.find(id);
+  if (it == pipes_.end()) return;  // closed meanwhile
+  Pipe& p = it->second;
+  if (valid && !p.valid) {
+    p.valid = true;
+    peers_.store(++valid_);
+  }
+  if (!p.valid) return;  // a stranger's garbage: it stays evictable
+  // The previous sender sent until now; the fast path kept no time for it.
+  if (auto prev = pipes_.find(last_sender_.load()); prev != pipes_.end()) {
+    prev->second.last_request = now;
+  }
+  p.last_request = now;
+  last_sender_.store(id);
 }
 
 void Server::Receive(Exchange* ex) {
@@ -152,7 +242,21 @@ void Server::OnAio(void* arg) {
     self->Receive(ex);
     return;
   }
-  self->handler_(ex, nng_aio_get_msg(ex->aio));
+  nng_msg* msg = nng_aio_get_msg(ex->aio);
+  // Per message, so kept cheap: a length compare, and a load and compare of the sender.
+  std::span<const std::uint8_t> body(static_cast<const std::uint8_t*>(nng_msg_body(msg)),
+                                     nng_msg_len(msg));
+  bool hello = body.size() == kHelloBytes && IsHello(body);
+  std::uint32_t pipe = nng_pipe_id(nng_msg_get_pipe(msg));
+  if (pipe != self->last_sender_.load(std::memory_order_relaxed)) {
+    self->NoteSender(pipe, hello || PeekRequestHeader(body).has_value());
+  }
+  if (hello) {  // answered here: an empty reply
+    nng_msg_clear(msg);
+    self->Reply(ex, msg);
+    return;
+  }
+  self->handler_(ex, msg);
 }
 
 void Server::Reply(Exchange* ex, nng_msg* reply, std::function<void()> after_sent) {

@@ -7,15 +7,31 @@
 // handler together with its Exchange; the handler answers later, from any thread, with
 // Reply(). Until then the Exchange is busy and its context receives nothing else.
 //
+// Connections are bounded (LinkOptions::max_connections), so that peers which connect and then
+// idle cannot use up the node's file descriptors. Each connection is tracked from the moment
+// nng offers it (NNG_PIPE_EV_ADD_PRE, where closing it refuses it) with the time it connected
+// and whether it has sent a valid message (a request, or the hello every NodeLink sends first).
+// The policy, chosen to be simple and to let the parent back in whatever strangers do:
+// - At the bound, a new connection is always let in, and makes room by closing the connection
+//   that has idled longest: first among those that never sent a valid message (oldest first),
+//   else the valid one whose last request is oldest, never the latest sender. Refusing the
+//   newcomer instead would lock out a parent that redials after a restart.
+// - Past half the bound, connections that sent nothing valid within kSilentGrace (10 s) of
+//   connecting are closed when the next one arrives. Checked on arrival, not on a timer: the
+//   count grows only then, so that is enough to keep it bounded, and costs no thread.
+// Only connections that sent something valid count as peers(), the upstream peers of the
+// orphan rule: a stranger holding a connection must not keep an orphaned node alive.
+//
 // Thread-safety: Reply() may be called from any thread, once per request.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nng/nng.h>
@@ -40,7 +56,9 @@ class Server {
   ~Server();
 
   const std::string& url() const { return url_; }  // tcp port 0 resolved
-  int peers() const { return pipes_.load(); }
+  // Connections that sent a valid message (see above): the upstream peers.
+  int peers() const { return peers_.load(); }
+  int connections() const { return connections_.load(); }  // all of them
 
   // Sends `reply` (ownership passes to the server) for the request held by `exchange`, then
   // runs `after_sent` (if any) once the send has completed or failed.
@@ -53,6 +71,10 @@ class Server {
   Server() = default;
   static void OnAio(void* arg);
   static void OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg);
+  // Lets `pipe` in under the policy above; the pipes to close (maybe `pipe` itself) go to `out`.
+  void AdmitLocked(std::uint32_t pipe, std::vector<std::uint32_t>& out);
+  // A message arrived on a pipe other than the latest sender: notes it, under pipes_mu_.
+  void NoteSender(std::uint32_t pipe, bool valid);
   void Receive(Exchange* exchange);
   // Opens one more context and starts it receiving. Runs under mu_.
   Status AddExchangeLocked();
@@ -61,9 +83,19 @@ class Server {
   nng_socket socket_ = NNG_SOCKET_INITIALIZER;
   Handler handler_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
-  std::atomic<int> pipes_{0};  // live_pipes_.size()
-  std::mutex pipes_mu_;
-  std::set<std::uint32_t> live_pipes_;
+  struct Pipe {
+    std::chrono::steady_clock::time_point connected, last_request;
+    bool valid = false;  // sent a request or a hello
+  };
+  int max_connections_ = 64;
+  std::mutex pipes_mu_;  // taken by pipe events, and by a message from another sender
+  std::unordered_map<std::uint32_t, Pipe> pipes_;  // guarded by pipes_mu_
+  std::atomic<int> connections_{0};                // pipes_.size()
+  int valid_ = 0;                                  // guarded by pipes_mu_
+  std::atomic<int> peers_{0};                      // valid_, readable without the lock
+  // The pipe of the latest valid message. The parent sends nearly every request, so a message
+  // from it costs one atomic load and compare; only a change of sender takes pipes_mu_.
+  std::atomic<std::uint32_t> last_sender_{0};
   // nng 1.5 crashes when a context operation starts while its socket is being closed. Every
   // start checks closed_ under mu_, and Close() sets it under mu_ before nng_close.
   std::mutex mu_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 
@@ -23,5 +24,25 @@ struct RequestHeader {
 std::optional<RequestHeader> PeekRequestHeader(std::span<const std::uint8_t> bytes);
 // Rewrites the budget of a buffer that PeekRequestHeader accepted.
 void PatchBudget(std::span<std::uint8_t> bytes, std::uint32_t budget_ms);
+
+// The hello: what a link (NodeLink) sends first on every new connection, and what the server
+// answers itself, with an empty reply, without handing it on. It tells the server that the
+// connection is a peer of the tree (a parent, the controller) and not a stranger that connected
+// and said nothing: only connections that sent a hello or a request count as upstream peers, and
+// the others are the first to be closed when connections run short (server.h). u32 magic, u8 3.
+inline constexpr std::size_t kHelloBytes = 5;
+inline constexpr std::uint8_t kHelloKind = 3;
+
+inline void WriteHello(std::uint8_t* out) {
+  std::memcpy(out, &kWireMagic, 4);
+  out[4] = kHelloKind;
+}
+
+inline bool IsHello(std::span<const std::uint8_t> b) {
+  if (b.size() != kHelloBytes || b[4] != kHelloKind) return false;
+  std::uint32_t magic;
+  std::memcpy(&magic, b.data(), 4);
+  return magic == kWireMagic;
+}
 
 }  // namespace arbor

@@ -48,6 +48,7 @@ TEST_CASE("config: the embedded default loads") {
   CHECK(c->max_message_bytes == 1048576u);
   CHECK(c->reconnect_min_ms == 10);
   CHECK(c->reconnect_max_ms == 200);
+  CHECK(c->max_connections == 64);
   CHECK(c->request_ms == 2000);
   CHECK(c->start_ms == 5000);
   CHECK(c->orphan_grace_ms == 3000);
@@ -116,6 +117,7 @@ TEST_CASE("config: every key is read") {
       "  max_message_bytes: 2048\n"
       "  reconnect_min_ms: 5\n"
       "  reconnect_max_ms: 50\n"
+      "  max_connections: 9\n"
       "timeouts:\n"
       "  request_ms: 100\n"
       "  start_ms: 200\n"
@@ -132,6 +134,7 @@ TEST_CASE("config: every key is read") {
   CHECK(c->max_message_bytes == 2048u);
   CHECK(c->reconnect_min_ms == 5);
   CHECK(c->reconnect_max_ms == 50);
+  CHECK(c->max_connections == 9);
   CHECK(c->request_ms == 100);
   CHECK(c->start_ms == 200);
   CHECK(c->orphan_grace_ms == 0);
@@ -228,6 +231,8 @@ TEST_CASE("config: out-of-range numbers are refused with the range") {
              Catch::Contains("'orphan_grace_ms' must be between 0 and"));
   CHECK_THAT(Error("transport:\n  max_message_bytes: 100\n"),
              Catch::Contains("'max_message_bytes' must be between 1024 and"));
+  CHECK_THAT(Error("transport:\n  max_connections: 1\n"),
+             Catch::Contains("'max_connections' must be between 2 and 65536"));
   CHECK_THAT(Error("transport:\n  reconnect_min_ms: 0\n"),
              Catch::Contains("'reconnect_min_ms' must be between 1 and"));
 
@@ -489,6 +494,7 @@ transport:
   max_message_bytes: 4096
   reconnect_min_ms: 3
   reconnect_max_ms: 77
+  max_connections: 5
 timeouts: {request_ms: 1234, start_ms: 4321, orphan_grace_ms: 999}
 plugins:
   search_path: ["/a", "$ORIGIN/b"]
@@ -515,6 +521,7 @@ nodes:
   CHECK(EncodeConfig(*back) == EncodeConfig(*c));
   CHECK(back->endpoint == "ipc:///tmp/arbor-{session}-{id}");
   CHECK(back->max_message_bytes == 4096);
+  CHECK(back->max_connections == 5);
   CHECK(back->request_ms == 1234);
   CHECK(back->orphan_grace_ms == 999);
   CHECK(back->restart == Config::Restart::kOnFailure);

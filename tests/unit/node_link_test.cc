@@ -9,8 +9,10 @@
 #include <catch2/catch.hpp>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "arbor/node_link.h"
+#include "server.h"
 
 namespace arbor {
 namespace {
@@ -70,6 +72,33 @@ TEST_CASE("a link that stopped dialing stays unconnected until Redial") {
   CHECK(link.Redial().code() == Code::kUnavailable);
   link.StopDialing();  // a no-op once closed
   nng_close(rep);
+}
+
+// A server counts as peers only the connections that said something valid: a link's hello
+// makes it one at once, a connection that only did the SP handshake never does.
+TEST_CASE("server: a link is a peer once greeted and a silent connection is not") {
+  std::string url = "abstract://arbor-test/server-peers-" + std::to_string(getpid());
+  auto server = Server::Listen(url, LinkOptions{}, 4, [](Server::Exchange*, nng_msg* m) {
+    nng_msg_free(m);  // no request is sent in this test
+  });
+  REQUIRE(server.ok());
+  REQUIRE((*server)->Start().ok());
+  nng_socket silent = NNG_SOCKET_INITIALIZER;
+  REQUIRE(nng_req0_open(&silent) == 0);
+  REQUIRE(nng_dial(silent, url.c_str(), nullptr, 0) == 0);
+  Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(url, LinkOptions{});
+  REQUIRE(link.ok());
+  CHECK((*link)->WaitGreeted(DeadlineIn(2000ms)));
+  CHECK((*server)->peers() == 1);
+  CHECK((*server)->connections() == 2);
+  (*link)->Close();
+  for (auto end = Clock::now() + 2000ms; (*server)->peers() != 0 && Clock::now() < end;) {
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK((*server)->peers() == 0);
+  CHECK((*server)->connections() == 1);
+  nng_close(silent);
+  (*server)->Close();
 }
 
 }  // namespace

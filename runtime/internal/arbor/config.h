@@ -82,6 +82,10 @@ struct Config {
   std::size_t max_message_bytes = 1 << 20;  // larger messages are dropped by nng
   int reconnect_min_ms = 10;
   int reconnect_max_ms = 200;
+  // Connections a node's listener holds at once. A node needs one or two (its parent, and
+  // during a restart the parent's new connection); the rest of the bound is slack for tools.
+  // Past it, idle connections that never sent a request are closed first (see server.h).
+  int max_connections = 64;
 
   // timeouts:
   int request_ms = 2000;       // deadline of each command, passed down the tree

@@ -37,6 +37,8 @@ struct LinkOptions {
   int reconnect_min_ms = 10;
   int reconnect_max_ms = 200;
   TlsFiles tls;  // used for tls+tcp:// urls: ours, and the CA the peer must be signed by
+  // For a listening end only (Server): connections it holds at once. Config::max_connections.
+  int max_connections = 64;
 };
 
 class NodeLink {
@@ -64,6 +66,10 @@ class NodeLink {
   static int TrackPipe(std::mutex& mu, std::set<std::uint32_t>& live, nng_pipe pipe, nng_pipe_ev event);
   // Waits until connected or `deadline`; true when connected.
   bool WaitConnected(Deadline deadline) const;
+  // Waits until connected and the peer has answered this connection's hello, or `deadline`.
+  // From then on a node counts the link as an upstream peer (server.h): a parent that returns
+  // before that (and is then stopped, say) could see its new child exit as an orphan.
+  bool WaitGreeted(Deadline deadline) const;
 
   // Sends `request` (ownership passes to the link in every case) and calls `done` once.
   // A request larger than max_message_bytes fails with kInvalidArgument without being sent:
@@ -98,6 +104,7 @@ class NodeLink {
   static void OnSlotAio(void* arg);
   static void OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg);
   static void OnAbortAio(void* arg);
+  static void OnHelloAio(void* arg);
   Status StartDialerLocked(std::chrono::milliseconds connect_within);
 
   std::string url_;
@@ -115,6 +122,10 @@ class NodeLink {
   std::mutex pipes_mu_;
   std::set<std::uint32_t> live_pipes_;
   std::atomic<bool> abort_pending_{false};
+  // Sends the hello (wire_header.h) on each new connection, outside the pipe callback.
+  nng_aio* hello_aio_ = nullptr;
+  std::atomic<bool> hello_pending_{false};
+  std::atomic<bool> greeted_{false};  // the current connection's hello was answered
   // As in Server: operations start only under mu_ with closed_ unset, because nng 1.5 crashes
   // when one starts while the socket is being closed. closed_ is also read without the lock
   // as a fast-path hint.
