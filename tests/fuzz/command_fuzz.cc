@@ -34,9 +34,9 @@ std::string Plain(const Command& c) {
   switch (c.kind) {
     case CommandKind::kCreate: return "create " + id;
     case CommandKind::kRemove: return "remove " + id;
-    case CommandKind::kInfo: return "info " + id;
+    case CommandKind::kInfo: return c.args.empty() ? "info " + id : "info " + id + " --limits";
     case CommandKind::kPingAll: return "pingall";
-    case CommandKind::kHelp: return "help";
+    case CommandKind::kHelp: return c.verb.empty() ? "help" : "help " + c.verb;
     case CommandKind::kExit: return "exit";
     case CommandKind::kTree: return c.dot ? "tree --dot" : "tree";
     case CommandKind::kPing:
