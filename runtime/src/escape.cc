@@ -5,11 +5,8 @@
 #include <spdlog/spdlog.h>
 
 namespace arbor {
-namespace {
 
-// The length of the valid UTF-8 sequence at s[i] for a code point from U+00A0 up, or 0 (an
-// invalid or overlong sequence, a surrogate, a C1 control, or past U+10FFFF).
-std::size_t SafeUtf8Length(std::string_view s, std::size_t i) {
+std::size_t Utf8Length(std::string_view s, std::size_t i) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char b = byte(i);
   std::size_t n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 ? 2 : 0;
@@ -18,12 +15,23 @@ std::size_t SafeUtf8Length(std::string_view s, std::size_t i) {
     if ((byte(i + k) & 0xC0) != 0x80) return 0;
   }
   unsigned char b1 = byte(i + 1);
-  if (b == 0xC2 && b1 < 0xA0) return 0;  // C1 control
   if (b == 0xE0 && b1 < 0xA0) return 0;  // overlong
   if (b == 0xED && b1 > 0x9F) return 0;  // surrogate
   if (b == 0xF0 && b1 < 0x90) return 0;  // overlong
   if (b == 0xF4 && b1 > 0x8F) return 0;  // past U+10FFFF
   return n;
+}
+
+namespace {
+
+// The length of the valid UTF-8 sequence at s[i] for a code point from U+00A0 up, or 0: C1
+// controls (U+0080-U+009F) are escaped like the C0 ones.
+std::size_t SafeUtf8Length(std::string_view s, std::size_t i) {
+  if (static_cast<unsigned char>(s[i]) == 0xC2 && i + 1 < s.size() &&
+      static_cast<unsigned char>(s[i + 1]) < 0xA0) {
+    return 0;
+  }
+  return Utf8Length(s, i);
 }
 
 // The log message with its control bytes escaped (see InstallEscapingPattern).

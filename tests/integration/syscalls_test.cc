@@ -180,15 +180,8 @@ class TracedController {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t empty;
-    sigemptyset(&empty);
-    posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    int rv = posix_spawn(&pid_, argv[0], &fa, &attr, argv.data(), environ);
+    int rv = SpawnUnblocked(&pid_, argv.data(), &fa, environ);
     posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
     close(in[0]);
     close(out[1]);
     in_ = in[1];

@@ -1,5 +1,7 @@
 #include "controller_process.h"
 
+#include "processes.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -87,15 +89,8 @@ ControllerProcess::ControllerProcess(std::vector<std::string> args, Mode mode,
     posix_spawn_file_actions_addopen(&fa, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0644);
   }
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  int rv = posix_spawn(&pid_, argv[0], &fa, &attr, argv.data(), envp.data());
+  int rv = SpawnUnblocked(&pid_, argv.data(), &fa, envp.data());
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   close(child_in);
   close(child_out);
   if (rv != 0) throw std::runtime_error(std::string("spawn arbor: ") + strerror(rv));

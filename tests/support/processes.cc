@@ -106,6 +106,20 @@ std::vector<pid_t> NodesOfSession(const std::string& session) {
   return out;
 }
 
+int SpawnUnblocked(pid_t* pid, char* const argv[], const posix_spawn_file_actions_t* fa,
+                   char* const envp[], bool search_path) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  int rc = search_path ? posix_spawnp(pid, argv[0], fa, &attr, argv, envp)
+                       : posix_spawn(pid, argv[0], fa, &attr, argv, envp);
+  posix_spawnattr_destroy(&attr);
+  return rc;
+}
+
 ProgramRun RunProgram(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   ProgramRun run;
   int out[2];
@@ -119,18 +133,9 @@ ProgramRun RunProgram(const std::vector<std::string>& argv, std::chrono::millise
   std::vector<char*> args;
   for (std::string& a : copy) args.push_back(a.data());
   args.push_back(nullptr);
-  // The test binaries block SIGCHLD (support/main.cc); a program that waits for its own
-  // children (cmake, make) must not inherit that mask.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
+  int rc = SpawnUnblocked(&pid, args.data(), &fa, environ, /*search_path=*/true);
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   ::close(out[1]);
   if (rc != 0) {
     ::close(out[0]);

@@ -2,6 +2,7 @@
 // and waiting for a condition with a deadline instead of sleeping a fixed time.
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -27,6 +28,12 @@ bool WaitFor(std::function<bool()> condition, std::chrono::milliseconds timeout)
 long WakeUps(pid_t pid);
 // Every running arbor-node process whose command line contains `session`.
 std::vector<pid_t> NodesOfSession(const std::string& session);
+
+// posix_spawn(p) of `argv` with the file actions `fa`, and with no signal blocked: the test
+// binaries block SIGCHLD (support/main.cc), and a program that waits for its own children
+// (cmake, the controller) must not inherit that mask. 0, or the errno of the failure.
+int SpawnUnblocked(pid_t* pid, char* const argv[], const posix_spawn_file_actions_t* fa,
+                   char* const envp[], bool search_path = false);
 
 // What a program printed and how it ended.
 struct ProgramRun {

@@ -2,29 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "arbor/escape.h"
+
 namespace arbor::controller {
-namespace {
-
-// The length of the valid UTF-8 sequence at s[i], or 0 when it is not one (overlong forms,
-// surrogates and code points past U+10FFFF included).
-std::size_t Utf8Length(std::string_view s, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char b = byte(i);
-  std::size_t n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 ? 2 : 0;
-  if (n == 0 || b > 0xF4 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  unsigned char b1 = byte(i + 1);
-  if (b == 0xE0 && b1 < 0xA0) return 0;  // overlong
-  if (b == 0xED && b1 > 0x9F) return 0;  // surrogate
-  if (b == 0xF0 && b1 < 0x90) return 0;  // overlong
-  if (b == 0xF4 && b1 > 0x8F) return 0;  // past U+10FFFF
-  return n;
-}
-
-}  // namespace
-
 std::string JsonQuote(std::string_view s) {
   std::string out = "\"";
   for (std::size_t i = 0; i < s.size();) {

@@ -25,6 +25,10 @@ namespace arbor {
 
 std::string Escape(std::string_view text);
 
+// The length of the valid UTF-8 sequence that starts at s[i] (2 to 4 bytes), or 0 when there is
+// none there: ASCII, a stray continuation byte, an overlong form, a surrogate, past U+10FFFF.
+std::size_t Utf8Length(std::string_view s, std::size_t i);
+
 // Gives `logger` the pattern `pattern`, in which the flag "%E" is the log message escaped. Use
 // "%E" instead of "%v" in every logger pattern, so a log line that quotes input stays one safe
 // line. Example: InstallEscapingPattern(*logger, "arbor: [%l] %E").
