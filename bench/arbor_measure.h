@@ -38,7 +38,8 @@ Figures MeasureRoundTrip(int depth, Op op, int inflight, int count, bool coalesc
 // kill -9 -> ping answers Ok: 0; SIGSTOP -> a command's end; a healthy command meanwhile.
 void MeasureFailure(int repeats);
 
-// Creates `nodes` random ids (a bushy tree), pingall, and RSS/threads per node.
+// Creates `nodes` random ids (a bushy tree); pingall and tree (medians of a few calls each), and
+// RSS/threads per node.
 // `sequential`: each create waits for the one before (the baseline for concurrent creates).
 void MeasureScale(int nodes, unsigned seed, bool sequential);
 

@@ -4,7 +4,7 @@
 //   arbor-bench rtt --depth 3 --op get --inflight 64 --count 20000 [--raw]
 //   arbor-bench nng --depth 3 --inflight 1 --count 20000
 //   arbor-bench failure [--repeats 5]
-//   arbor-bench scale --nodes 1000
+//   arbor-bench scale --nodes 1000             (also times pingall and tree)
 //   arbor-bench hosts --transports abstract,tcp,tls --inflight 1 --count 5000 [--raw]  (root)
 //   arbor-bench hosts --probe     (exit 0 when the network-namespace lab can run here, else 3)
 #include <cstdio>
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   nng->add_option("--count", count);
   auto* failure = app.add_subcommand("failure", "kill -9 and SIGSTOP detection");
   failure->add_option("--repeats", repeats);
-  auto* scale = app.add_subcommand("scale", "create and pingall over many nodes");
+  auto* scale = app.add_subcommand("scale", "create, pingall and tree over many nodes");
   scale->add_option("--nodes", nodes);
   scale->add_option("--seed", seed);
   bool sequential = false;

@@ -122,19 +122,85 @@ with open(path, "w") as f:
     f.write("\n")
 EOF
 
-# Scripted session files: the same 10000 sets and 10000 gets for arbor and redis-cli.
+# Scripted session files: the same 10000 sets and 10000 gets for arbor and redis-cli (as text
+# and, for --pipe, as RESP). Each arbor session has a file of its expected answers ("Ok: <pid>"
+# stands for any create's answer) and a creates-only companion: the creates are timed alone and
+# subtracted, so that the figures are the 20000 commands' own.
 script_n=10000
-arbor_script=$work/arbor.txt
 redis_script=$work/redis.txt
+redis_resp=$work/redis.resp
 {
   printf 'create 1\ncreate 2\ncreate 3\n'
   for ((i = 0; i < script_n; i++)); do echo "exec 3 k$i $i"; done
   for ((i = 0; i < script_n; i++)); do echo "exec 3 k$i"; done
-} >"$arbor_script"
+} >"$work/leaf.txt"
+{
+  for _ in 1 2 3; do echo 'Ok: <pid>'; done
+  for ((i = 0; i < script_n; i++)); do echo "Ok:3"; done
+  for ((i = 0; i < script_n; i++)); do echo "Ok:3: $i"; done
+} >"$work/leaf.expected"
+head -n 3 "$work/leaf.txt" >"$work/leaf_creates.txt"
+head -n 3 "$work/leaf.expected" >"$work/leaf_creates.expected"
 {
   for ((i = 0; i < script_n; i++)); do echo "SET k$i $i"; done
   for ((i = 0; i < script_n; i++)); do echo "GET k$i"; done
 } >"$redis_script"
+# RESP: an array of bulk strings, each "$<length>" then the string; the "$" are literal.
+# shellcheck disable=SC2016
+{
+  for ((i = 0; i < script_n; i++)); do
+    k=k$i v=$i
+    printf '*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n' "${#k}" "$k" "${#v}" "$v"
+  done
+  for ((i = 0; i < script_n; i++)); do
+    k=k$i
+    printf '*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n' "${#k}" "$k"
+  done
+} >"$redis_resp"
+# The same 20000 commands spread over 100 nodes: 100 distinct random ids (fixed seed), the
+# sets to random ones of them, then the gets of the same keys on the same ids.
+python3 - "$work" "$script_n" 100 <<'PY'
+import random, sys
+work, n, nodes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(1)
+ids = rng.sample(range(1, 1000001), nodes)
+targets = [rng.choice(ids) for _ in range(n)]
+creates = [f"create {x}\n" for x in ids]
+for name, with_commands in (("random", True), ("random_creates", False)):
+    with open(f"{work}/{name}.txt", "w") as f, open(f"{work}/{name}.expected", "w") as e:
+        f.writelines(creates)
+        e.writelines("Ok: <pid>\n" for _ in ids)
+        if with_commands:
+            f.writelines(f"exec {t} k{i} {i}\n" for i, t in enumerate(targets))
+            f.writelines(f"exec {t} k{i}\n" for i, t in enumerate(targets))
+            e.writelines(f"Ok:{t}\n" for t in targets)
+            e.writelines(f"Ok:{t}: {i}\n" for i, t in enumerate(targets))
+PY
+
+# Runs `arbor < $work/NAME.txt`, checks its answers line by line against NAME.expected and sets
+# session_s to its wall-clock seconds. A wrong answer (or a failed arbor) exits 1.
+session_s=
+run_session() {
+  local name=$1 rc=0 t0 t1
+  echo "bench: arbor < $name session ($(wc -l <"$work/$name.txt") lines)" >&2
+  t0=$(now_ns)
+  "$arbor_bin" <"$work/$name.txt" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+  t1=$(now_ns)
+  # Prints the first 5 wrong lines and a wrong line count.
+  if ! awk '
+      NR == FNR { want[FNR] = $0; n = FNR; next }
+      { got = FNR }
+      (want[FNR] == "Ok: <pid>" ? $0 !~ /^Ok: [0-9]+$/ : $0 != want[FNR]) {
+        if (++bad <= 5) print "  line " FNR ": " $0 " (expected " want[FNR] ")" }
+      END { if (got != n) { print "  " got + 0 " lines, expected " n; bad++ }
+            exit (bad ? 1 : 0) }' "$work/$name.expected" "$work/$name.out" >&2; then
+    echo "bench: $name session: wrong output from arbor (exit $rc)" >&2
+    head -n 5 "$work/$name.err" >&2
+    exit 1
+  fi
+  [ "$rc" -eq 0 ] || { echo "bench: $name session: arbor exited $rc" >&2; exit 1; }
+  session_s=$(secs "$t0" "$t1")
+}
 
 redis_sock=
 if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
@@ -197,29 +263,14 @@ for ((r = 1; r <= repeats; r++)); do
     measure hosts --transports "$pair" --inflight 64 --count "$(n 200000)"
     measure hosts --transports "$pair" --inflight 64 --count "$(n 20000)" --raw
   fi
-  # e. scripted session through the controller
-  echo "bench: arbor < scripted session ($((2 * script_n)) commands)" >&2
-  rc=0
-  t0=$(now_ns)
-  "$arbor_bin" <"$arbor_script" >"$work/arbor.out" 2>"$work/arbor.err" || rc=$?
-  t1=$(now_ns)
-  if ! awk -v n="$script_n" '
-      NR <= 3 { if ($0 !~ /^Ok: [0-9]+$/) { bad = NR; exit } }
-      NR > 3 && NR <= 3 + n { if ($0 != "Ok:3") { bad = NR; exit } }
-      NR > 3 + n { if ($0 != "Ok:3: " (NR - 4 - n)) { bad = NR; exit } }
-      END { if (!bad && NR != 2 * n + 3) bad = -1; exit (bad ? 1 : 0) }' "$work/arbor.out"; then
-    echo "bench: scripted session: wrong output from arbor (exit $rc, $(wc -l <"$work/arbor.out") lines, expected $((2 * script_n + 3)))" >&2
-    awk -v n="$script_n" '
-      NR <= 3 && $0 !~ /^Ok: [0-9]+$/ { print "  line " NR ": " $0; if (++k == 5) exit }
-      NR > 3 && NR <= 3 + n && $0 != "Ok:3" { print "  line " NR ": " $0; if (++k == 5) exit }
-      NR > 3 + n && $0 != "Ok:3: " (NR - 4 - n) { print "  line " NR ": " $0; if (++k == 5) exit }' \
-      "$work/arbor.out" >&2
-    head -n 5 "$work/arbor.err" >&2
-    exit 1
-  fi
-  [ "$rc" -eq 0 ] || { echo "bench: scripted session: arbor exited $rc" >&2; exit 1; }
-  echo "{\"bench\": \"scripted\", \"commands\": $((2 * script_n)), \"wall_s\": $(secs "$t0" "$t1")}" >>"$raw"
-  # f. the same session through redis-cli
+  # e. scripted sessions through the controller, each followed by its creates alone
+  for session in leaf:scripted random:scripted_random; do
+    run_session "${session%%:*}"
+    wall=$session_s
+    run_session "${session%%:*}_creates"
+    echo "{\"bench\": \"${session#*:}\", \"commands\": $((2 * script_n)), \"wall_s\": $wall, \"creates_s\": $session_s}" >>"$raw"
+  done
+  # f. the same commands through redis-cli: one round trip each, then all at once (--pipe)
   if [ -n "$redis_sock" ]; then
     echo "bench: redis-cli < scripted session" >&2
     t0=$(now_ns)
@@ -231,6 +282,17 @@ for ((r = 1; r <= repeats; r++)); do
       exit 1
     fi
     echo "{\"bench\": \"redis_cli\", \"commands\": $((2 * script_n)), \"wall_s\": $(secs "$t0" "$t1")}" >>"$raw"
+    echo "bench: redis-cli --pipe < scripted session" >&2
+    t0=$(now_ns)
+    # Its last line says how it went, whatever its exit status; that line is checked.
+    redis-cli -s "$redis_sock" --pipe <"$redis_resp" >"$work/redis.out" 2>&1 || true
+    t1=$(now_ns)
+    summary=$(tail -n 1 "$work/redis.out")
+    if [ "$summary" != "errors: 0, replies: $((2 * script_n))" ]; then
+      echo "bench: redis-cli --pipe: '$summary', expected 'errors: 0, replies: $((2 * script_n))'" >&2
+      exit 1
+    fi
+    echo "{\"bench\": \"redis_pipe\", \"commands\": $((2 * script_n)), \"wall_s\": $(secs "$t0" "$t1")}" >>"$raw"
   fi
 done
 
