@@ -11,6 +11,12 @@ std::string Reader::Str() {
   return s;
 }
 
+void Reader::SkipStr() {
+  std::uint32_t n = U32();
+  if (n > kMaxStringBytes) return Fail("string of " + std::to_string(n) + " bytes");
+  if (Need(n)) pos_ += n;
+}
+
 std::uint32_t Reader::Count(std::size_t limit, std::size_t min_bytes, const char* what) {
   std::uint32_t n = U32();
   if (n > limit || n * min_bytes > b_.size() - pos_) {

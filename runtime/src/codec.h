@@ -39,10 +39,13 @@ class Reader {
   // Out of line, like Count() and Fail(): every decoder calls them many times, and inlined
   // copies would grow every node's executable (its RSS) for no measurable speed.
   std::string Str();
+  // Checks a string is there and steps over it, without copying it.
+  void SkipStr();
   // A count that must not exceed `limit`, and must fit in what is left (each item >= min_bytes).
   std::uint32_t Count(std::size_t limit, std::size_t min_bytes, const char* what);
   void Fail(std::string why);
   bool AtEnd() const { return pos_ == b_.size(); }
+  std::size_t pos() const { return pos_; }
   const std::string& error() const { return error_; }
 
  private:

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "arbor/config_handoff.h"
+#include "arbor/batch.h"
 #include "wire_header.h"
 
 namespace arbor {
@@ -100,6 +101,9 @@ void Node::Close() {
 void Node::OnRequest(Server::Exchange* ex, nng_msg* msg) {
   std::span<const std::uint8_t> body(static_cast<const std::uint8_t*>(nng_msg_body(msg)),
                                      nng_msg_len(msg));
+  std::optional<std::uint8_t> kind = PeekKind(body);
+  if (kind == kKindBatch) return OnBatch(ex, msg);
+  if (kind == kKindCollect) return OnCollect(ex, msg);
   std::optional<RequestHeader> head = PeekRequestHeader(body);
   if (!head) {
     Result<Request> why = DecodeRequest(body);  // for the precise message
@@ -121,6 +125,17 @@ void Node::OnRequest(Server::Exchange* ex, nng_msg* msg) {
   Execute(ex, std::move(request).value());
 }
 
+Result<std::shared_ptr<NodeLink>> Node::RouteTo(NodeId target, NodeId* child_id) {
+  std::shared_ptr<NodeLink> link = children_->LinkTo(SideOf(target), child_id);
+  if (!link) {
+    return NotFound(fmt::format("node {} has no child on the side of {}", options_.id, target));
+  }
+  if (!link->connected()) {
+    return Unavailable(fmt::format("node {} is unreachable from node {}", *child_id, options_.id));
+  }
+  return link;
+}
+
 void Node::Forward(Server::Exchange* ex, nng_msg* msg, std::uint64_t request_id, NodeId target,
                    Deadline deadline) {
   auto fail = [&](Status why) {
@@ -128,13 +143,8 @@ void Node::Forward(Server::Exchange* ex, nng_msg* msg, std::uint64_t request_id,
     server_->Reply(ex, EncodeReply(RouteFailure(request_id, std::move(why))));
   };
   NodeId child_id = 0;
-  std::shared_ptr<NodeLink> link = children_->LinkTo(SideOf(target), &child_id);
-  if (!link) {
-    return fail(NotFound(fmt::format("node {} has no child on the side of {}", options_.id, target)));
-  }
-  if (!link->connected()) {
-    return fail(Unavailable(fmt::format("node {} is unreachable from node {}", child_id, options_.id)));
-  }
+  Result<std::shared_ptr<NodeLink>> link = RouteTo(target, &child_id);
+  if (!link.ok()) return fail(link.status());
   std::uint32_t left = RemainingMs(deadline);
   if (left <= kHopMarginMs) {
     return fail(Unavailable(fmt::format("deadline passed at node {}", options_.id)));
@@ -143,8 +153,8 @@ void Node::Forward(Server::Exchange* ex, nng_msg* msg, std::uint64_t request_id,
   PatchBudget({static_cast<std::uint8_t*>(nng_msg_body(msg)), nng_msg_len(msg)}, left);
   Server* server = server_.get();
   NodeId self = options_.id;
-  link->CallAsync(msg, DeadlineIn(std::chrono::milliseconds(left)),
-                  [server, ex, request_id, child_id, self](nng_msg* reply, Status status) {
+  (*link)->CallAsync(msg, DeadlineIn(std::chrono::milliseconds(left)),
+                     [server, ex, request_id, child_id, self](nng_msg* reply, Status status) {
     if (reply != nullptr) return server->Reply(ex, reply);
     spdlog::debug("node {}: call to child {} failed: {}", self, child_id, status.ToString());
     server->Reply(ex, EncodeReply(RouteFailure(
@@ -166,7 +176,10 @@ void Node::Execute(Server::Exchange* ex, Request request) {
   const std::size_t ops = request.ops.size();
   auto run = [this, ex, request = std::move(request)] {
     bool exit_after = false;
-    Reply reply = RunOps(request, &exit_after);
+    Reply reply;
+    reply.id = request.id;
+    reply.results = RunOps(request.ops, &exit_after);
+    FitReply(reply);
     std::function<void()> after;
     if (exit_after) after = [this] { supervisor_.Stop(); };
     server_->Reply(ex, EncodeReply(reply), std::move(after));
@@ -183,28 +196,64 @@ void Node::Execute(Server::Exchange* ex, Request request) {
   server_->Reply(ex, EncodeReply(reply));
 }
 
-Reply Node::RunOps(const Request& request, bool* exit_after) {
-  Reply reply;
-  reply.id = request.id;
-  reply.results.reserve(request.ops.size());
-  for (const Op& op : request.ops) {
-    if (op.verb.starts_with(kControlPrefix)) {
-      reply.results.push_back(RunControl(op, exit_after));
+void Node::CapAnswer(OpResult& result, std::size_t room) const {
+  const std::string& text = result.status.ok() ? result.text : result.status.message();
+  // Room for the reply's own header and the entry's (batch.h), with some to spare.
+  constexpr std::size_t kOverhead = 64;
+  if (text.size() <= kMaxStringBytes && text.size() + kOverhead <= room) return;
+  std::string why = text.size() > kMaxStringBytes
+                        ? fmt::format("the answer ({} bytes) is over the {}-byte limit of an answer",
+                                      text.size(), kMaxStringBytes)
+                        : fmt::format("the answer ({} bytes) does not fit in a reply "
+                                      "(max_message_bytes {})",
+                                      text.size(), config_.max_message_bytes);
+  result = {FailedPrecondition(std::move(why)), {}};
+}
+
+// A reply over max_message_bytes would be dropped by the requester's size limit and look like a
+// hung node. The largest answers give way, one at a time, to an error saying why.
+void Node::FitReply(Reply& reply) const {
+  auto size = [](const OpResult& r) { return r.status.ok() ? r.text.size() : r.status.message().size(); };
+  std::size_t total = 64;
+  for (OpResult& r : reply.results) {
+    CapAnswer(r, config_.max_message_bytes);
+    total += 5 + size(r);
+  }
+  while (total > config_.max_message_bytes) {
+    auto largest = std::max_element(reply.results.begin(), reply.results.end(),
+                                    [&](const OpResult& a, const OpResult& b) { return size(a) < size(b); });
+    std::size_t before = size(*largest);
+    CapAnswer(*largest, 0);
+    if (size(*largest) >= before) break;  // nothing left to shrink
+    total -= before - size(*largest);
+  }
+}
+
+std::vector<OpResult> Node::RunOps(const std::vector<Op>& ops, bool* exit_after) {
+  std::vector<OpResult> results;
+  results.reserve(ops.size());
+  for (const Op& op : ops) {
+    if (!op.verb.starts_with(kControlPrefix)) {
+      results.push_back(dispatcher_.Run(op));
+    } else if (exit_after != nullptr || op.verb == kInfoVerb) {
+      results.push_back(RunControl(op, exit_after));
     } else {
-      reply.results.push_back(dispatcher_.Run(op));
+      // In a batch (no exit_after): a control verb that changes the tree, or ends this node,
+      // would act in the middle of other targets' commands. The controller never batches one.
+      results.push_back({InvalidArgument(fmt::format("{} cannot travel in a batch", op.verb)), {}});
     }
   }
-  SyncPlugins(request, reply);
-  return reply;
+  SyncPlugins(ops, results);
+  return results;
 }
 
 // Group commit: each plugin that ran operations in this request syncs once before the reply
 // goes out. A failed sync turns that plugin's OK results into the error: nothing is
 // acknowledged that is not durable.
-void Node::SyncPlugins(const Request& request, Reply& reply) {
+void Node::SyncPlugins(const std::vector<Op>& ops, std::vector<OpResult>& results) {
   std::vector<Plugin*> synced;
-  for (std::size_t i = 0; i < request.ops.size(); ++i) {
-    Plugin* p = dispatcher_.PluginFor(request.ops[i].verb);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    Plugin* p = dispatcher_.PluginFor(ops[i].verb);
     if (p == nullptr || std::find(synced.begin(), synced.end(), p) != synced.end()) continue;
     synced.push_back(p);
     Status s;
@@ -216,13 +265,10 @@ void Node::SyncPlugins(const Request& request, Reply& reply) {
       s = Internal("sync failed");
     }
     if (s.ok()) continue;
-    for (std::size_t j = i; j < request.ops.size(); ++j) {
-      if (dispatcher_.PluginFor(request.ops[j].verb) == p && reply.results[j].status.ok()) {
-        reply.results[j] = {s, {}};
-      }
+    for (std::size_t j = i; j < ops.size(); ++j) {
+      if (dispatcher_.PluginFor(ops[j].verb) == p && results[j].status.ok()) results[j] = {s, {}};
     }
   }
 }
-
 
 }  // namespace arbor

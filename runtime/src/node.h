@@ -21,6 +21,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "arbor/child.h"
 #include "arbor/config.h"
@@ -29,6 +31,7 @@
 #include "arbor/dispatcher.h"
 #include "routing.h"
 #include "server.h"
+#include "arbor/timer_queue.h"
 #include "arbor/worker_pool.h"
 
 namespace arbor {
@@ -77,8 +80,29 @@ class Node {
   void Forward(Server::Exchange* ex, nng_msg* msg, std::uint64_t request_id, NodeId target,
                Deadline deadline);
   void Execute(Server::Exchange* ex, Request request);
-  Reply RunOps(const Request& request, bool* exit_after);
-  void SyncPlugins(const Request& request, Reply& reply);
+  // Runs `ops` in order. `exit_after` null: they came in a batch, where the control verbs that
+  // change the tree or end the node are refused.
+  std::vector<OpResult> RunOps(const std::vector<Op>& ops, bool* exit_after);
+  void SyncPlugins(const std::vector<Op>& ops, std::vector<OpResult>& results);
+  // An answer too large for any reply becomes an error saying so (never a dropped reply).
+  void CapAnswer(OpResult& result, std::size_t room) const;
+  void FitReply(Reply& reply) const;
+  // The child link a request for `target` goes through, or the route failure that says why
+  // there is none to use.
+  Result<std::shared_ptr<NodeLink>> RouteTo(NodeId target, NodeId* child_id);
+
+  // Batches (node_batch.cc, batch.h).
+  struct BatchRun;
+  void OnBatch(Server::Exchange* ex, nng_msg* msg);
+  void OnCollect(Server::Exchange* ex, nng_msg* msg);
+  void StartPart(const std::shared_ptr<BatchRun>& run, int side, nng_msg* msg);
+  void CollectPart(const std::shared_ptr<BatchRun>& run, int side, std::uint64_t token);
+  void OnPartReply(const std::shared_ptr<BatchRun>& run, int side, nng_msg* reply, Status status);
+  void RunBatchSelf(const std::shared_ptr<BatchRun>& run, std::vector<Op> ops,
+                    std::vector<std::uint32_t> indices);
+  void Deliver(const std::shared_ptr<BatchRun>& run, std::unique_lock<std::mutex>& lock);
+  void SendBatchReply(const std::shared_ptr<BatchRun>& run, std::unique_lock<std::mutex>& lock);
+  void ExpireHeld(std::uint64_t token);
 
   // Control verbs and the children's lifecycle (node_control.cc).
   OpResult RunControl(const Op& op, bool* exit_after);
@@ -122,6 +146,14 @@ class Node {
   std::unique_ptr<NodeLink> adopt_link_;      // to the parent's endpoint, only while cut off
 
   std::unique_ptr<ChildTable> children_;
+
+  // Batches with answers still to collect, by token (node_batch.cc).
+  std::mutex held_mu_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<BatchRun>> held_;  // guarded by held_mu_
+  std::uint64_t next_token_ = 1;                                       // guarded by held_mu_
+  // Batch lingers and expiries; its thread starts with the first. 1 ms late is nothing next to
+  // the 5 ms linger.
+  TimerQueue timers_{std::chrono::milliseconds(1)};
 
   // Last, so destroyed first: their tasks use everything above, so they are joined before any
   // of it goes away.

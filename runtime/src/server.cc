@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include "arbor/batch.h"
 #include "nng_status.h"
 #include "tls.h"
 #include "wire_header.h"
@@ -249,7 +250,10 @@ void Server::OnAio(void* arg) {
   bool hello = body.size() == kHelloBytes && IsHello(body);
   std::uint32_t pipe = nng_pipe_id(nng_msg_get_pipe(msg));
   if (pipe != self->last_sender_.load(std::memory_order_relaxed)) {
-    self->NoteSender(pipe, hello || PeekRequestHeader(body).has_value());
+    std::optional<std::uint8_t> kind = PeekKind(body);
+    bool valid = hello || PeekRequestHeader(body).has_value() || kind == kKindBatch ||
+                 kind == kKindCollect;
+    self->NoteSender(pipe, valid);
   }
   if (hello) {  // answered here: an empty reply
     nng_msg_clear(msg);

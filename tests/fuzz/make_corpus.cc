@@ -18,6 +18,7 @@
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
 #include "arbor/control.h"
+#include "arbor/batch.h"
 #include "arbor/message.h"
 #include "journal.h"
 
@@ -69,6 +70,21 @@ void WireSeeds() {
   Write("reply", "route_failure", arbor::EncodeReply(down));
   Write("reply", "every_code", arbor::EncodeReply(mixed));
   Write("reply", "no_results", arbor::EncodeReply(empty));
+
+  arbor::BatchRequest many{5, 2000, {{30, {{"exec", {"x", "5"}}, {"exec", {"x"}}}},
+                                     {-7, {{"ping", {}}}},
+                                     {30, {{"arbor.info", {"limits"}}}}}};
+  arbor::BatchRequest one{6, 1, {{1, {{"", {"", "\x00\xff"}}}}}};
+  Write("batch", "many_targets", arbor::EncodeBatch(many));
+  Write("batch", "one_target", arbor::EncodeBatch(one));
+  Write("batch", "collect", arbor::EncodeCollect({7, 1500, 3}));
+  arbor::BatchReply part{5, arbor::Status::Ok(), 3, {}};
+  part.entries.push_back({0, true, {arbor::Status::Ok(), "5"}});
+  part.entries.push_back({2, false, {arbor::Unavailable("node 30 did not answer"), {}}});
+  part.entries.push_back({1, true, {arbor::InvalidArgument("bad name"), {}}});
+  arbor::BatchReply refused{6, arbor::NotFound("no answers under token 3"), 0, {}};
+  Write("batch_reply", "partial", arbor::EncodeBatchReply(part));
+  Write("batch_reply", "refused", arbor::EncodeBatchReply(refused));
 }
 
 void ControlSeeds() {

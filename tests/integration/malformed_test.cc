@@ -14,8 +14,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
 
+#include "arbor/batch.h"
 #include "arbor/message.h"
 #include "processes.h"
 #include "tree_helpers.h"
@@ -233,6 +235,68 @@ TEST_CASE("garbage on the wire gets an error reply and the node keeps serving") 
     CHECK(Alive(pids[10]));
   }
   CHECK(c.Command("exec 5 keep") == "Ok:5: 1");
+  CHECK(c.Command("pingall") == "Ok: -1");
+}
+
+TEST_CASE("garbage batches and collects get an error reply and the node keeps serving") {
+  ControllerProcess c;
+  auto pids = CreateAll(c, {10, 5, 15});
+  CHECK(c.Command("exec 5 keep 1") == "Ok:5");
+  std::string url = "abstract://arbor/" + SessionOf(pids[10]) + "/10";
+  auto decode = [](const std::optional<std::string>& reply) {
+    REQUIRE(reply);
+    auto d = arbor::DecodeBatchReply({reinterpret_cast<const std::uint8_t*>(reply->data()), reply->size()});
+    REQUIRE(d.ok());
+    return std::move(d).value();
+  };
+
+  arbor::BatchRequest good;
+  good.id = 78;
+  good.budget_ms = 1000;
+  good.groups.push_back({5, {{"exec", {"keep"}}}});
+  good.groups.push_back({15, {{"exec", {"keep"}}, {"exec", {"keep", "2"}}}});
+  std::string encoded = arbor::EncodeBatch(good);
+  arbor::BatchRequest empty_group = good;
+  empty_group.groups[0].ops.clear();
+  std::string too_many = encoded.substr(0, 17) + std::string("\xff\xff\xff\x7f", 4);
+  std::vector<std::string> garbage = {
+      encoded.substr(0, encoded.size() - 1), encoded + "tail", arbor::EncodeBatch({}),
+      arbor::EncodeBatch(empty_group), too_many,
+      arbor::EncodeCollect({1, 1000, 5}) + "x", arbor::EncodeCollect({1, 1000, 5}).substr(0, 9)};
+  for (const std::string& g : garbage) {
+    arbor::BatchReply r = decode(RawExchange(url, g));
+    CHECK(r.route.code() == arbor::Code::kInvalidArgument);
+    CHECK(r.route.message().find("malformed") != std::string::npos);
+    CHECK(r.entries.empty());
+  }
+  // A reply sent as a request is not a request.
+  arbor::BatchReply as_request;
+  as_request.entries.push_back({0, true, {arbor::Status::Ok(), "x"}});
+  auto plain = RawExchange(url, arbor::EncodeBatchReply(as_request));
+  REQUIRE(plain);
+  auto refused = arbor::DecodeReply({reinterpret_cast<const std::uint8_t*>(plain->data()), plain->size()});
+  REQUIRE(refused.ok());
+  CHECK(refused->route.code() == arbor::Code::kInvalidArgument);
+  // A collect for answers the node does not hold.
+  arbor::BatchReply unknown = decode(RawExchange(url, arbor::EncodeCollect({9, 1000, 424242})));
+  CHECK(unknown.id == 9);
+  CHECK(unknown.route.code() == arbor::Code::kNotFound);
+  CHECK(unknown.route.message() ==
+        "node 10 holds no answers under token 424242 (collected, expired or dropped)");
+  // A well-formed batch sent directly is split and answered like any other: every index once.
+  arbor::BatchReply answered = decode(RawExchange(url, encoded));
+  CHECK(answered.id == 78);
+  CHECK(answered.route.ok());
+  CHECK(answered.held == 0);
+  std::map<std::uint32_t, std::string> texts;
+  for (const arbor::BatchEntry& e : answered.entries) {
+    CHECK(e.ran);
+    CHECK(e.result.status.ok());
+    CHECK(texts.emplace(e.index, e.result.text).second);
+  }
+  CHECK(texts == std::map<std::uint32_t, std::string>{{0, "1"}, {1, "'keep' not found"}, {2, ""}});
+  CHECK(Alive(pids[10]));
+  CHECK(c.Command("exec 15 keep") == "Ok:15: 2");
   CHECK(c.Command("pingall") == "Ok: -1");
 }
 

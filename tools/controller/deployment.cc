@@ -522,6 +522,44 @@ void Deployment::Send(NodeId target, std::vector<Op> ops, Done done) {
   });
 }
 
+namespace {
+
+// Sends `bytes` on `link` and hands `done` the decoded batch reply.
+void CallForBatch(NodeLink& link, const std::string& bytes, Deadline deadline,
+                  Deployment::BatchDone done) {
+  nng_msg* msg = nullptr;
+  if (int rv = nng_msg_alloc(&msg, bytes.size()); rv != 0) {
+    return done(Internal("out of memory for a batch"));
+  }
+  std::memcpy(nng_msg_body(msg), bytes.data(), bytes.size());
+  link.CallAsync(msg, deadline, [done = std::move(done)](nng_msg* reply, Status status) {
+    if (reply == nullptr) return done(std::move(status));
+    Result<BatchReply> r = DecodeBatchReply({static_cast<const std::uint8_t*>(nng_msg_body(reply)),
+                                             nng_msg_len(reply)});
+    nng_msg_free(reply);
+    done(std::move(r));
+  });
+}
+
+}  // namespace
+
+void Deployment::SendBatch(BatchRequest q, Deadline deadline, BatchDone done) {
+  std::shared_ptr<NodeLink> link = root_link();
+  if (!link) return done(Unavailable("the tree has no root"));
+  if (Status s = CheckBatchLimits(q); !s.ok()) return done(std::move(s));
+  q.id = next_request_id_++;
+  q.budget_ms = static_cast<std::uint32_t>(config_.request_ms);
+  CallForBatch(*link, EncodeBatch(q), deadline, std::move(done));
+}
+
+void Deployment::Collect(std::uint64_t token, Deadline deadline, BatchDone done) {
+  std::shared_ptr<NodeLink> link = root_link();
+  if (!link) return done(Unavailable("the tree has no root"));
+  // The root answers a collect by its own deadline for the batch; this one only has to outlast it.
+  CallForBatch(*link, EncodeCollect({next_request_id_++, RemainingMs(deadline), token}), deadline,
+               std::move(done));
+}
+
 Result<Reply> Deployment::SendAndWait(NodeId target, std::vector<Op> ops, Deadline deadline) {
   std::shared_ptr<NodeLink> link = root_link();
   if (!link) return Unavailable("the tree has no root");

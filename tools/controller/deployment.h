@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "arbor/child.h"
+#include "arbor/batch.h"
 #include "arbor/config.h"
 #include "arbor/launcher.h"
 #include "arbor/restart_policy.h"
@@ -66,6 +67,13 @@ class Deployment {
   // Sends `ops` to node `target`; `done` runs once, on an nng thread or inline.
   using Done = std::function<void(Result<Reply>)>;
   void Send(NodeId target, std::vector<Op> ops, Done done);
+  // Sends a batch (batch.h) to the root; `done` runs once, on an nng thread or inline, with
+  // its first reply. The replies to collects of what the root held come the same way.
+  // `deadline` bounds the wait for each reply: the batch's own, set from its budget.
+  using BatchDone = std::function<void(Result<BatchReply>)>;
+  void SendBatch(BatchRequest request, Deadline deadline, BatchDone done);
+  void Collect(std::uint64_t token, Deadline deadline, BatchDone done);
+  std::uint64_t NextRequestId() { return next_request_id_++; }
 
   // Stops the whole tree. Idempotent.
   void Shutdown();

@@ -10,8 +10,6 @@
 namespace arbor::controller {
 namespace {
 
-// Enough to amortise a round trip, small enough that a batch stays well inside one deadline.
-constexpr std::size_t kMaxBatch = 256;
 // How many unfinished creates are considered for starting, oldest first. Far more than the
 // create workers can run, and it keeps each pass short however long a script of creates is.
 constexpr std::size_t kCreateWindow = 256;
@@ -48,6 +46,20 @@ Outcome Answer(const Command& c, const Status& route, const OpResult* op) {
   return c.kind == CommandKind::kPing ? PingOutcome(c.id, route, op) : VerbOutcome(c.id, route, op);
 }
 
+bool Batchable(const Command& c) { return c.kind != CommandKind::kCreate && !IsSeries(c); }
+
+// What the nodes would refuse as malformed, said per command, so that one bad command never
+// fails the others of its batch.
+Status CheckCommand(const Command& c) {
+  Request one;
+  one.ops.push_back({c.verb, c.args});
+  if (c.args.size() > kMaxArgsPerOp) return CheckRequestLimits(one);
+  for (const std::string& a : c.args) {
+    if (a.size() > kMaxStringBytes) return CheckRequestLimits(one);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Scheduler::Scheduler(Deployment& deployment, const VerbCatalog& verbs)
@@ -75,13 +87,20 @@ void Scheduler::Submit(Command command, Done done) {
     } else {
       if (segments_.empty() || segments_.back().barrier) segments_.emplace_back();
       Segment& s = segments_.back();
-      if (job.command.kind == CommandKind::kCreate) s.creates[job.seq] = job.command.id;
-      s.queues[job.command.id].push_back(std::move(job));
+      const NodeId id = job.command.id;
+      if (job.command.kind == CommandKind::kCreate) s.creates[job.seq] = id;
+      s.queues[id].push_back(std::move(job));
       ++s.queued;
+      Listed(s, id);
     }
     Pump(actions);
   }
   for (auto& a : actions) a();
+}
+
+Scheduler::Stats Scheduler::stats() {
+  std::lock_guard lock(mu_);
+  return stats_;
 }
 
 void Scheduler::Drain() {
@@ -111,12 +130,7 @@ void Scheduler::Pump(Actions& actions) {
       return;
     }
     if (!head.creates.empty()) StartCreates(head, actions);
-    // StartBatch may erase the entry it starts from, so step past it first.
-    for (auto it = head.queues.begin(); it != head.queues.end();) {
-      auto at = it++;
-      if (!busy_.count(at->first) && at->second.front().command.kind != CommandKind::kCreate) {
-        StartBatch(at->first, head, actions);
-      }
+    while (StartQueued(head, actions)) {
     }
     if (head.queued > 0 || in_flight_ > 0) return;
     segments_.pop_front();
@@ -164,50 +178,197 @@ void Scheduler::StartCreates(Segment& segment, Actions& actions) {
   }
 }
 
-void Scheduler::StartBatch(NodeId target, Segment& segment, Actions& actions) {
-  std::deque<Job>& queue = segment.queues[target];
-  if (IsSeries(queue.front().command)) return StartSeries(target, segment, actions);
+struct Scheduler::Batch {
+  struct Group {
+    NodeId target = 0;
+    std::uint32_t left = 0;  // commands without an answer yet
+  };
+  std::vector<Job> jobs;                // grouped by target, each group in submission order
+  std::vector<std::uint32_t> group_of;  // per job
+  std::vector<Group> groups;
+  std::vector<std::uint32_t> wire;      // wire index -> job
+  std::vector<bool> answered;           // per job
+  bool slot = true;                     // counts in batches_out_; guarded by mu_
+  Deadline deadline;
+};
+
+void Scheduler::Listed(Segment& segment, NodeId target) {
+  if (segment.queues.count(target) && segment.listed.insert(target).second) {
+    segment.startable.push_back(target);
+  }
+}
+
+bool Scheduler::StartQueued(Segment& segment, Actions& actions) {
+  if (segment.startable.empty() || batches_out_ >= kMaxBatchesOut) return false;
   // A batch stays under half the message limit, so commands that fit alone also fit together;
   // a single command too large for any message still goes alone and gets its own error.
   const std::size_t byte_budget = deployment_.config().max_message_bytes / 2;
   std::size_t bytes = 0;
-  auto jobs = std::make_shared<std::vector<Job>>();
-  while (!queue.empty() && jobs->size() < kMaxBatch &&
-         queue.front().command.kind != CommandKind::kCreate && !IsSeries(queue.front().command)) {
-    std::size_t size = ApproxEncodedSize(queue.front().command);
-    if (!jobs->empty() && bytes + size > byte_budget) break;
-    bytes += size;
-    jobs->push_back(std::move(queue.front()));
-    queue.pop_front();
-  }
-  std::size_t n = jobs->size();
-  segment.queued -= n;
-  if (queue.empty()) segment.queues.erase(target);  // only queues with work stay
-  busy_.insert(target);
-  ++in_flight_;
-  actions.push_back([this, target, jobs] {
-    if (!deployment_.Contains(target)) {
-      for (Job& j : *jobs) {
-        j.done(j.command.kind == CommandKind::kPing ? ErrorOutcome(NotFound("Not found"))
-                                                    : NotFoundVerbOutcome(target));
-      }
-      return FinishBatch(target);
+  std::shared_ptr<Batch> batch;
+  std::vector<NodeId> keep;  // left for the next batch: this one is full
+  for (NodeId id : segment.startable) {
+    auto q = segment.queues.find(id);
+    if (q == segment.queues.end() || busy_.count(id)) {
+      segment.listed.erase(id);  // listed again when it has work and is free
+      continue;
     }
-    std::vector<Op> ops;
-    for (const Job& j : *jobs) ops.push_back(OpFor(j.command));
-    deployment_.Send(target, std::move(ops), [this, target, jobs](Result<Reply> r) {
-      for (std::size_t i = 0; i < jobs->size(); ++i) {
-        Job& j = (*jobs)[i];
-        if (!r.ok()) {
-          j.done(Answer(j.command, r.status(), nullptr));
-        } else {
-          const OpResult* op = i < r->results.size() ? &r->results[i] : nullptr;
-          j.done(Answer(j.command, r->route, op));
-        }
-      }
-      FinishBatch(target);
-    });
+    const Command& front = q->second.front().command;
+    if (front.kind == CommandKind::kCreate) {  // StartCreates starts it, when its slot is free
+      segment.listed.erase(id);
+      continue;
+    }
+    if (IsSeries(front)) {
+      segment.listed.erase(id);
+      StartSeries(id, segment, actions);
+      continue;
+    }
+    if (batch && (batch->jobs.size() >= kMaxBatchOps || bytes >= byte_budget)) {
+      keep.push_back(id);
+      continue;
+    }
+    if (!batch) batch = std::make_shared<Batch>();
+    std::deque<Job>& queue = q->second;
+    const auto group = static_cast<std::uint32_t>(batch->groups.size());
+    batch->groups.push_back({id, 0});
+    while (!queue.empty() && batch->jobs.size() < kMaxBatchOps && Batchable(queue.front().command)) {
+      std::size_t size = ApproxEncodedSize(queue.front().command);
+      if (!batch->jobs.empty() && bytes + size > byte_budget) break;
+      bytes += size;
+      batch->jobs.push_back(std::move(queue.front()));
+      batch->group_of.push_back(group);
+      ++batch->groups.back().left;
+      queue.pop_front();
+      --segment.queued;
+    }
+    if (batch->groups.back().left == 0) {  // nothing fitted after all
+      batch->groups.pop_back();
+      keep.push_back(id);
+      continue;
+    }
+    if (queue.empty()) segment.queues.erase(q);  // only queues with work stay
+    segment.listed.erase(id);
+    busy_.insert(id);
+    ++in_flight_;
+  }
+  segment.startable = std::move(keep);
+  if (!batch) return false;
+  ++batches_out_;
+  ++stats_.batches;
+  stats_.batched += batch->jobs.size();
+  actions.push_back([this, batch] { SendBatch(batch); });
+  return true;
+}
+
+// Outside mu_. Commands to nodes the tree does not have, or too large to send, are answered
+// here; the others go to the root as one batch.
+void Scheduler::SendBatch(std::shared_ptr<Batch> batch) {
+  const std::size_t n = batch->jobs.size();
+  batch->answered.assign(n, false);
+  std::vector<NodeId> finished;
+  auto answer_here = [&](std::uint32_t j, Outcome o) {
+    batch->answered[j] = true;
+    batch->jobs[j].done(std::move(o));
+    if (--batch->groups[batch->group_of[j]].left == 0) {
+      finished.push_back(batch->groups[batch->group_of[j]].target);
+    }
+  };
+  BatchRequest request;
+  for (std::uint32_t j = 0; j < n; ++j) {
+    Command& c = batch->jobs[j].command;
+    if (!deployment_.Contains(c.id)) {
+      answer_here(j, c.kind == CommandKind::kPing ? ErrorOutcome(NotFound("Not found"))
+                                                  : NotFoundVerbOutcome(c.id));
+      continue;
+    }
+    if (Status s = CheckCommand(c); !s.ok()) {
+      answer_here(j, Answer(c, s, nullptr));
+      continue;
+    }
+    if (request.groups.empty() || request.groups.back().target != c.id) {
+      request.groups.push_back({c.id, {}});
+    }
+    Op op = OpFor(c);
+    request.groups.back().ops.push_back(std::move(op));
+    batch->wire.push_back(j);
+  }
+  if (batch->wire.empty()) return FinishTargets(finished, batch.get());
+  if (!finished.empty()) FinishTargets(finished, nullptr);
+  std::weak_ptr<Batch> weak = batch;
+  Status timed = timers_.After(Clock::now() + kBatchSlot, [this, weak] {
+    if (std::shared_ptr<Batch> b = weak.lock()) FinishTargets({}, b.get());
   });
+  // Without a timer thread, a batch keeps its slot until its first reply.
+  if (!timed.ok()) spdlog::debug("batch slots: {}", timed.message());
+  // A little longer than the budget, so a hop inside the tree reports a hung node before the
+  // controller's own timer fires.
+  batch->deadline = DeadlineIn(std::chrono::milliseconds(deployment_.config().request_ms + 50));
+  deployment_.SendBatch(std::move(request), batch->deadline,
+                        [this, batch](Result<BatchReply> r) { OnBatchReply(batch, std::move(r)); });
+}
+
+// On an nng thread (or inline). A batch's replies come one at a time: the next collect is sent
+// only from here, after this one is handled.
+void Scheduler::OnBatchReply(const std::shared_ptr<Batch>& batch, Result<BatchReply> reply) {
+  std::vector<NodeId> finished;
+  auto answer = [&](std::uint32_t j, const Status& route, const OpResult* op) {
+    batch->answered[j] = true;
+    Job& job = batch->jobs[j];
+    job.done(Answer(job.command, route, op));
+    if (--batch->groups[batch->group_of[j]].left == 0) {
+      finished.push_back(batch->groups[batch->group_of[j]].target);
+    }
+  };
+  Status rest = reply.ok() ? Status::Ok() : reply.status();
+  std::uint64_t held = 0;
+  if (reply.ok()) {
+    for (const BatchEntry& e : reply->entries) {
+      if (e.index >= batch->wire.size()) continue;
+      std::uint32_t j = batch->wire[e.index];
+      if (batch->answered[j]) continue;
+      if (e.ran) {
+        answer(j, Status::Ok(), &e.result);
+      } else {
+        answer(j, e.result.status, nullptr);
+      }
+    }
+    rest = reply->route;
+    held = rest.ok() ? reply->held : 0;
+  }
+  bool pending = false;
+  for (std::uint32_t j : batch->wire) pending |= !batch->answered[j];
+  if (pending && held == 0) {
+    if (rest.ok()) rest = Internal("the tree sent no answer for this command");
+    for (std::uint32_t j : batch->wire) {
+      if (!batch->answered[j]) answer(j, rest, nullptr);
+    }
+    pending = false;
+  }
+  FinishTargets(finished, batch.get());
+  if (!pending) return;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.collects;
+  }
+  deployment_.Collect(held, batch->deadline,
+                      [this, batch](Result<BatchReply> r) { OnBatchReply(batch, std::move(r)); });
+}
+
+void Scheduler::FinishTargets(const std::vector<NodeId>& targets, Batch* batch) {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    for (NodeId t : targets) {
+      busy_.erase(t);
+      --in_flight_;
+      if (!segments_.empty() && !segments_.front().barrier) Listed(segments_.front(), t);
+    }
+    if (batch != nullptr && batch->slot) {
+      batch->slot = false;
+      --batches_out_;
+    }
+    Pump(actions);
+  }
+  for (auto& a : actions) a();
 }
 
 void Scheduler::StartSeries(NodeId target, Segment& segment, Actions& actions) {
@@ -284,6 +445,7 @@ void Scheduler::FinishBatch(NodeId target) {
     std::lock_guard lock(mu_);
     busy_.erase(target);
     --in_flight_;
+    if (!segments_.empty() && !segments_.front().barrier) Listed(segments_.front(), target);
     Pump(actions);
   }
   for (auto& a : actions) a();
@@ -298,6 +460,7 @@ void Scheduler::FinishCreate(NodeId target, std::uint64_t seq) {
     head.creates.erase(seq);
     busy_.erase(target);
     --in_flight_;
+    Listed(head, target);
     Pump(actions);
   }
   for (auto& a : actions) a();

@@ -2,10 +2,16 @@
 //
 // The rules, which are what a user of a REPL or a script expects:
 //  - Commands to different nodes run concurrently; a hung node delays only its own commands.
-//  - Commands to the same node run in the order given. While one batch to a node is in
-//    flight, later commands to it queue; when it returns, everything queued goes as one
-//    message (the node runs the operations in order), so a stream of commands to one node
-//    costs about one round trip per batch rather than per command.
+//  - Commands to the same node run in the order given. While a node has commands in flight,
+//    later commands to it queue.
+//  - Queued commands travel in batches (batch.h): one message to the root holds the queued
+//    commands of every node that has none in flight, split by route at each hop, so a script
+//    that touches many nodes costs about one round trip per batch rather than per node or per
+//    command. Few batches are in flight at once (kMaxBatchesOut): while they are, commands
+//    gather for the next one. A batch is bounded by kMaxBatchOps and by half of
+//    max_message_bytes. A node's commands are answered, and the node is free for its next ones,
+//    as soon as its answers come in, whatever the rest of its batch is waiting for: the root
+//    holds what is late and the scheduler collects it.
 //  - create is ordered with the other commands to its id, like any of them. Creates may run at
 //    once when they land in different slots of the tree (TreeModel::Slot); a create whose slot
 //    an earlier unfinished create takes waits for it, then lands below it, exactly where
@@ -26,11 +32,15 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 #include <string>
 
 #include "command.h"
 #include "deployment.h"
 #include "format.h"
+#include "arbor/timer_queue.h"
 #include "arbor/worker_pool.h"
 
 namespace arbor::controller {
@@ -38,6 +48,16 @@ namespace arbor::controller {
 class Scheduler {
  public:
   static constexpr int kCreateWorkers = 8;
+  // Batches sent and not answered yet (their first reply). Batches only form while earlier ones
+  // are out, so this is what makes them large; more than one lets the next one be encoded and
+  // sent while the tree works on the last.
+  // A batch with no reply after kBatchSlot stops counting: its commands wait for their nodes
+  // (a hung one, perhaps), and the next batches need not.
+  static constexpr int kMaxBatchesOut = 2;
+  static constexpr std::chrono::milliseconds kBatchSlot{20};
+  // Commands in one batch. Measured (bench/run.sh, scripted sessions): larger batches cost
+  // latency and memory for no more throughput.
+  static constexpr std::size_t kMaxBatchOps = 4096;
 
   using Done = std::function<void(Outcome outcome)>;
 
@@ -52,6 +72,14 @@ class Scheduler {
   }
 
   void Submit(Command command, Done done);
+
+  // What the batches did so far: for benchmarks and tests.
+  struct Stats {
+    std::uint64_t batches = 0;   // batches sent
+    std::uint64_t batched = 0;   // commands they carried
+    std::uint64_t collects = 0;  // collects sent for answers a node held
+  };
+  Stats stats();
   // Blocks until every submitted command has finished.
   void Drain();
   // Ends the ping series running now after their current probe (Ctrl-C, as for iputils
@@ -70,18 +98,31 @@ class Scheduler {
   struct Segment {
     bool barrier = false;
     Job barrier_job;
-    std::map<NodeId, std::deque<Job>> queues;  // never holds an empty queue
+    std::unordered_map<NodeId, std::deque<Job>> queues;  // never holds an empty queue
     std::size_t queued = 0;
     std::map<std::uint64_t, NodeId> creates;  // unfinished creates, by seq
+    // Nodes whose queue may be able to start: not busy when listed. Checked again on use, so
+    // an entry may be stale; `listed` keeps each node in it once.
+    std::vector<NodeId> startable;
+    std::unordered_set<NodeId> listed;
   };
+  struct Batch;
   using Actions = std::vector<std::function<void()>>;
 
   void Pump(Actions& actions);
   void StartCreates(Segment& segment, Actions& actions);
-  void StartBatch(NodeId target, Segment& segment, Actions& actions);
+  // Lists `target` as startable in `segment` if it has queued commands.
+  void Listed(Segment& segment, NodeId target);
+  // Starts what the startable nodes' queues allow: series, and up to one batch. False when no
+  // batch started.
+  bool StartQueued(Segment& segment, Actions& actions);
+  void SendBatch(std::shared_ptr<Batch> batch);
+  void OnBatchReply(const std::shared_ptr<Batch>& batch, Result<BatchReply> reply);
   void StartSeries(NodeId target, Segment& segment, Actions& actions);
   Outcome RunSeries(const Command& command);
   void FinishBatch(NodeId target);
+  // Frees `targets` for their next commands, and `batch`'s slot if it still holds one.
+  void FinishTargets(const std::vector<NodeId>& targets, Batch* batch);
   void FinishCreate(NodeId target, std::uint64_t seq);
   void FinishBarrier();
   Outcome RunBarrier(const Command& command);
@@ -91,8 +132,12 @@ class Scheduler {
   std::mutex mu_;
   std::condition_variable idle_cv_;
   std::deque<Segment> segments_;
-  std::set<NodeId> busy_;  // nodes with a batch in flight
-  int in_flight_ = 0;
+  std::unordered_set<NodeId> busy_;  // nodes with commands in flight
+  int in_flight_ = 0;    // creates, series, barriers, and nodes with batched commands in flight
+  int batches_out_ = 0;  // batches not answered yet
+  Stats stats_;
+  // Frees the slots of silent batches. Timers run up to 5 ms late: nothing needs them sooner.
+  TimerQueue timers_{std::chrono::milliseconds(5)};
   bool barrier_running_ = false;
   bool tree_pictures_ = false;
   bool tree_colour_ = false;
