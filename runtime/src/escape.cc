@@ -52,11 +52,25 @@ class EscapedPayload : public spdlog::custom_flag_formatter {
 std::string Escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
+  AppendEscaped(out, s);
+  return out;
+}
+
+void AppendEscaped(std::string& out, std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
+    // Runs of printable ASCII (all of a normal value) are copied whole.
+    std::size_t run = i;
+    while (run < s.size() && static_cast<unsigned char>(s[run]) >= 0x20 &&
+           static_cast<unsigned char>(s[run]) < 0x7F) {
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.substr(i, run - i));
+      i = run;
+      if (i == s.size()) break;
+    }
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F) {
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
+    if (c == '\n') {
       out += "\\n";
     } else if (c == '\r') {
       out += "\\r";
@@ -71,7 +85,6 @@ std::string Escape(std::string_view s) {
     }
     ++i;
   }
-  return out;
 }
 
 void InstallEscapingPattern(spdlog::logger& logger, const std::string& pattern) {

@@ -1,7 +1,7 @@
 #include "command.h"
 
+#include <array>
 #include <charconv>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -11,24 +11,56 @@
 namespace arbor::controller {
 namespace {
 
-std::vector<std::string> Split(std::string_view line) {
-  std::vector<std::string> words;
-  std::istringstream in{std::string(line)};
-  for (std::string w; in >> w;) words.push_back(w);
-  return words;
-}
+// The words of a line, split at blanks exactly as `std::istream >> std::string` splits them
+// (the classic locale's isspace), viewed in place, so parsing copies only what the Command
+// keeps. Most commands have a few words, which stay on the stack; more spill into a vector.
+class Words {
+ public:
+  explicit Words(std::string_view line) {
+    // ' ', '\t', '\n', '\v', '\f' and '\r'.
+    auto blank = [](char ch) { return ch == ' ' || (ch >= '\t' && ch <= '\r'); };
+    for (std::size_t i = 0; i < line.size();) {
+      if (blank(line[i])) {
+        ++i;
+        continue;
+      }
+      std::size_t b = i;
+      while (i < line.size() && !blank(line[i])) ++i;
+      Add(line.substr(b, i - b));
+    }
+  }
+  std::size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  const std::string_view* begin() const { return n_ <= few_.size() ? few_.data() : many_.data(); }
+  const std::string_view* end() const { return begin() + n_; }
+  std::string_view operator[](std::size_t i) const { return begin()[i]; }
+
+ private:
+  void Add(std::string_view w) {
+    if (n_ < few_.size()) {
+      few_[n_++] = w;
+      return;
+    }
+    if (n_ == few_.size()) many_.assign(few_.begin(), few_.end());
+    many_.push_back(w);
+    ++n_;
+  }
+  std::array<std::string_view, 8> few_;
+  std::vector<std::string_view> many_;
+  std::size_t n_ = 0;
+};
 
 Status Usage(std::string_view synopsis) {
   return InvalidArgument(fmt::format("usage: {}", synopsis));
 }
 
-Result<NodeId> IdArg(const std::string& word) {
+Result<NodeId> IdArg(std::string_view word) {
   if (auto id = ParseNodeId(word)) return *id;
   return InvalidArgument(fmt::format("invalid node id '{}': ids are 64-bit integers",
                                       Escape(word)));
 }
 
-std::optional<int> IntIn(const std::string& word, int min, int max) {
+std::optional<int> IntIn(std::string_view word, int min, int max) {
   int v = 0;
   auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
   if (ec != std::errc() || end != word.data() + word.size() || v < min || v > max) {
@@ -38,7 +70,7 @@ std::optional<int> IntIn(const std::string& word, int min, int max) {
 }
 
 // ping <id> [-c N [-i ms]], the options in either order.
-Result<Command> ParsePing(const std::vector<std::string>& w, Command c) {
+Result<Command> ParsePing(const Words& w, Command c) {
   static constexpr std::string_view kSynopsis = "ping <id> [-c count [-i ms]]";
   if (w.size() < 2 || w.size() % 2 != 0) return Usage(kSynopsis);
   Result<NodeId> id = IdArg(w[1]);
@@ -87,14 +119,14 @@ bool IsBuiltin(std::string_view w) {
 }
 
 std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCatalog& verbs) {
-  std::vector<std::string> w = Split(line);
+  Words w(line);
   if (w.empty() || w[0][0] == '#') return std::nullopt;
   Command c;
   c.text = CommandText(line);
-  const std::string& verb = w[0];
+  const std::string_view verb = w[0];
   std::size_t argc = w.size() - 1;
   // Checked here, per command, so one oversized command cannot fail the batch it would share.
-  for (const std::string& word : w) {
+  for (std::string_view word : w) {
     if (word.size() > kMaxStringBytes) {
       return InvalidArgument(fmt::format("an argument of {} bytes is over the {}-byte limit",
                                          word.size(), kMaxStringBytes));
@@ -156,9 +188,8 @@ std::optional<Result<Command>> ParseCommand(std::string_view line, const VerbCat
                                        Escape(verb)));
   }
   const VerbInfo& v = it->second;
-  std::string synopsis = fmt::format("{} <id>{}{}", v.name, v.usage.empty() ? "" : " ", v.usage);
   if (argc < 1 || argc - 1 < std::size_t(v.min_args) || argc - 1 > std::size_t(v.max_args)) {
-    return Usage(synopsis);
+    return Usage(fmt::format("{} <id>{}{}", v.name, v.usage.empty() ? "" : " ", v.usage));
   }
   Result<NodeId> id = IdArg(w[1]);
   if (!id.ok()) return id.status();

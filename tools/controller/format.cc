@@ -1,5 +1,7 @@
 #include "format.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "arbor/escape.h"
@@ -35,20 +37,46 @@ Outcome ErrorOutcome(const Status& error) { return Failed(error.message()); }
 // so each stays one line that cannot drive the terminal. Normal values are printable and pass
 // unchanged. kText results (help, tree pictures, ping series) are the controller's own
 // multi-line text and are printed as they are.
+//
+// Built by appending: a batch prints one line per command, and fmt::format (parsing the format
+// string, then escaping into a temporary string) cost twice as much per line.
 std::string PlainLine(const Outcome& o) {
+  std::string out;
+  auto prefix = [&](std::string_view word, bool node, std::string_view text) {
+    char id[24];
+    std::size_t digits = node ? std::to_chars(id, id + sizeof id, o.node).ptr - id : 0;
+    // Exact for printable text, so a short line stays in the string's own buffer.
+    out.reserve(word.size() + digits + 2 + text.size());
+    out += word;
+    out.append(id, digits);
+    if (text.empty() && o.ok) return;  // "Ok" or "Ok:<node>"
+    out += node ? ": " : " ";
+    AppendEscaped(out, text);
+  };
   switch (o.style) {
     case Outcome::Style::kNode:
-      if (!o.ok) return fmt::format("Error:{}: {}", o.node, Escape(o.error));
-      if (o.result.empty()) return fmt::format("Ok:{}", o.node);
-      return fmt::format("Ok:{}: {}", o.node, Escape(o.result));
+      if (!o.ok) {
+        prefix("Error:", true, o.error);
+      } else {
+        prefix("Ok:", true, o.result);
+      }
+      return out;
     case Outcome::Style::kText:
-      if (!o.ok) return fmt::format("Error: {}", Escape(o.error));
+      if (!o.ok) {
+        prefix("Error:", false, o.error);
+        return out;
+      }
       return o.result;
     case Outcome::Style::kGeneral: break;
   }
-  if (!o.ok) return fmt::format("Error: {}", Escape(o.error));
-  if (o.result.empty()) return "Ok";
-  return fmt::format("Ok: {}", Escape(o.result));
+  if (!o.ok) {
+    prefix("Error:", false, o.error);
+  } else if (o.result.empty()) {
+    out = "Ok";
+  } else {
+    prefix("Ok:", false, o.result);
+  }
+  return out;
 }
 
 Outcome NotFoundVerbOutcome(NodeId id) { return ForNode(id, Failed("Not found")); }
@@ -62,7 +90,12 @@ Outcome VerbOutcome(NodeId id, const Status& route, const OpResult* op) {
   if (!route.ok()) return ForNode(id, Failed(route.message()));
   if (op == nullptr) return ForNode(id, Failed("the node sent no result"));
   if (!op->status.ok()) return ForNode(id, Failed(op->status.message()));
-  return ForNode(id, OkOutcome(op->text));
+  // Built in place: the answer every successful command gets, so no Outcome is moved.
+  Outcome o;
+  o.result = op->text;
+  o.style = Outcome::Style::kNode;
+  o.node = id;
+  return o;
 }
 
 Outcome PingOutcome(NodeId id, const Status& route, const OpResult* op) {

@@ -24,6 +24,8 @@ class logger;
 namespace arbor {
 
 std::string Escape(std::string_view text);
+// Escape(text) appended to `out`: for lines built piece by piece, with no string per piece.
+void AppendEscaped(std::string& out, std::string_view text);
 
 // The length of the valid UTF-8 sequence that starts at s[i] (2 to 4 bytes), or 0 when there is
 // none there: ASCII, a stray continuation byte, an overlong form, a surrogate, past U+10FFFF.
