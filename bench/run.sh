@@ -124,8 +124,7 @@ EOF
 
 # Scripted session files: the same 10000 sets and 10000 gets for arbor and redis-cli (as text
 # and, for --pipe, as RESP). Each arbor session has a file of its expected answers ("Ok: <pid>"
-# stands for any create's answer) and a creates-only companion: the creates are timed alone and
-# subtracted, so that the figures are the 20000 commands' own.
+# stands for any create's answer); bench/session.py times its 20000 commands apart from its creates.
 script_n=10000
 redis_script=$work/redis.txt
 redis_resp=$work/redis.resp
@@ -139,8 +138,6 @@ redis_resp=$work/redis.resp
   for ((i = 0; i < script_n; i++)); do echo "Ok:3"; done
   for ((i = 0; i < script_n; i++)); do echo "Ok:3: $i"; done
 } >"$work/leaf.expected"
-head -n 3 "$work/leaf.txt" >"$work/leaf_creates.txt"
-head -n 3 "$work/leaf.expected" >"$work/leaf_creates.expected"
 {
   for ((i = 0; i < script_n; i++)); do echo "SET k$i $i"; done
   for ((i = 0; i < script_n; i++)); do echo "GET k$i"; done
@@ -166,26 +163,25 @@ rng = random.Random(1)
 ids = rng.sample(range(1, 1000001), nodes)
 targets = [rng.choice(ids) for _ in range(n)]
 creates = [f"create {x}\n" for x in ids]
-for name, with_commands in (("random", True), ("random_creates", False)):
-    with open(f"{work}/{name}.txt", "w") as f, open(f"{work}/{name}.expected", "w") as e:
-        f.writelines(creates)
-        e.writelines("Ok: <pid>\n" for _ in ids)
-        if with_commands:
-            f.writelines(f"exec {t} k{i} {i}\n" for i, t in enumerate(targets))
-            f.writelines(f"exec {t} k{i}\n" for i, t in enumerate(targets))
-            e.writelines(f"Ok:{t}\n" for t in targets)
-            e.writelines(f"Ok:{t}: {i}\n" for i, t in enumerate(targets))
+with open(f"{work}/random.txt", "w") as f, open(f"{work}/random.expected", "w") as e:
+    f.writelines(creates)
+    e.writelines("Ok: <pid>\n" for _ in ids)
+    f.writelines(f"exec {t} k{i} {i}\n" for i, t in enumerate(targets))
+    f.writelines(f"exec {t} k{i}\n" for i, t in enumerate(targets))
+    e.writelines(f"Ok:{t}\n" for t in targets)
+    e.writelines(f"Ok:{t}: {i}\n" for i, t in enumerate(targets))
 PY
 
-# Runs `arbor < $work/NAME.txt`, checks its answers line by line against NAME.expected and sets
-# session_s to its wall-clock seconds. A wrong answer (or a failed arbor) exits 1.
-session_s=
+# Runs `arbor` on $work/NAME.txt through a pipe (bench/session.py): its first SETUP lines (the
+# creates), then, once they are answered, the rest at once. Checks every answer line against
+# NAME.expected and sets session_json to session.py's {"setup_s", "commands_s"}. A wrong answer
+# (or a failed arbor) exits 1.
+session_json=
 run_session() {
-  local name=$1 rc=0 t0 t1
-  echo "bench: arbor < $name session ($(wc -l <"$work/$name.txt") lines)" >&2
-  t0=$(now_ns)
-  "$arbor_bin" <"$work/$name.txt" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
-  t1=$(now_ns)
+  local name=$1 setup=$2 rc=0
+  echo "bench: arbor < $name session ($(wc -l <"$work/$name.txt") lines, $setup of setup)" >&2
+  session_json=$(python3 "$root/bench/session.py" "$arbor_bin" "$work/$name.txt" "$setup" \
+                   "$work/$name.out" 2>"$work/$name.err") || rc=$?
   # Prints the first 5 wrong lines and a wrong line count.
   if ! awk '
       NR == FNR { want[FNR] = $0; n = FNR; next }
@@ -198,8 +194,7 @@ run_session() {
     head -n 5 "$work/$name.err" >&2
     exit 1
   fi
-  [ "$rc" -eq 0 ] || { echo "bench: $name session: arbor exited $rc" >&2; exit 1; }
-  session_s=$(secs "$t0" "$t1")
+  [ "$rc" -eq 0 ] || { echo "bench: $name session: session.py failed ($rc)" >&2; exit 1; }
 }
 
 redis_sock=
@@ -263,12 +258,12 @@ for ((r = 1; r <= repeats; r++)); do
     measure hosts --transports "$pair" --inflight 64 --count "$(n 200000)"
     measure hosts --transports "$pair" --inflight 64 --count "$(n 20000)" --raw
   fi
-  # e. scripted sessions through the controller, each followed by its creates alone
-  for session in leaf:scripted random:scripted_random; do
-    run_session "${session%%:*}"
-    wall=$session_s
-    run_session "${session%%:*}_creates"
-    echo "{\"bench\": \"${session#*:}\", \"commands\": $((2 * script_n)), \"wall_s\": $wall, \"creates_s\": $session_s}" >>"$raw"
+  # e. scripted sessions through the controller: the commands timed apart from the creates
+  for session in leaf:scripted:3 random:scripted_random:100; do
+    IFS=: read -r name bench setup <<<"$session"
+    run_session "$name" "$setup"
+    python3 -c 'import json, sys; d = json.loads(sys.argv[1]); d.update(bench=sys.argv[2], commands=int(sys.argv[3])); print(json.dumps(d))' \
+      "$session_json" "$bench" "$((2 * script_n))" >>"$raw"
   done
   # f. the same commands through redis-cli: one round trip each, then all at once (--pipe)
   if [ -n "$redis_sock" ]; then

@@ -5,7 +5,9 @@
 // sub-batch per child side. Each part fills `ready` with answers as they come in, and Deliver()
 // decides when the waiting requester (the batch itself, later a collect) gets them:
 //  - every part is in: everything ready goes, as much as fits in one reply; the rest is held;
-//  - the batch's first reply, with some part still out: kLinger after the first answer came in,
+//  - the batch's first reply, with some part still out: a linger after the first answer came in
+//    (kLinger, plus kLingerPerOp for each operation in the batch: a large batch takes a healthy
+//    subtree longer),
 //    so that a subtree answering a little later than this node's own part costs no extra round
 //    trip, and a hung one holds back nothing for longer than that;
 //  - a collect: at once when anything is ready, else at the next answer.
@@ -26,6 +28,7 @@ constexpr std::uint32_t kHopMarginMs = 1;
 // See above. Long enough to cover a healthy subtree working through a large batch (a few ms),
 // short against any deadline.
 constexpr auto kLinger = std::chrono::milliseconds(5);
+constexpr auto kLingerPerOp = std::chrono::microseconds(2);
 // A held batch whose requester never collects (it went away) is dropped this long after its
 // deadline.
 constexpr auto kHoldGrace = std::chrono::seconds(10);
@@ -67,6 +70,7 @@ struct Node::BatchRun {
 
   std::mutex mu;
   Deadline deadline;
+  std::uint32_t ops = 0;     // in the batch
   std::uint32_t unsent = 0;  // operations whose answer has not gone to the requester
   int parts_out = 0;         // parts with operations still unanswered
   Part parts[2];
@@ -97,7 +101,7 @@ void Node::OnBatch(Server::Exchange* ex, nng_msg* msg) {
   }
   auto run = std::make_shared<BatchRun>();
   run->deadline = DeadlineIn(std::chrono::milliseconds(view->budget_ms));
-  run->unsent = view->nops;
+  run->ops = run->unsent = view->nops;
   run->waiter = ex;
   run->waiter_id = view->id;
   std::vector<const GroupSpan*> sides[2];
@@ -304,7 +308,7 @@ void Node::Deliver(const std::shared_ptr<BatchRun>& run, std::unique_lock<std::m
   if (!any || run->linger_armed) return;
   run->linger_armed = true;
   std::weak_ptr<BatchRun> weak = run;
-  Status armed = timers_.After(Clock::now() + kLinger, [this, weak] {
+  Status armed = timers_.After(Clock::now() + kLinger + run->ops * kLingerPerOp, [this, weak] {
     std::shared_ptr<BatchRun> r = weak.lock();
     if (!r) return;
     std::unique_lock l(r->mu);

@@ -64,8 +64,9 @@ TEST_CASE("batch: a hung and a dead node hold back only their own commands") {
   std::vector<JsonAnswer> a;
   for (int i = 0; i < 12; ++i) a.push_back(ParseJson(c.NextLine(20s)));
   // The deadline is 3000 ms: "at once" is well under it. The hung node's first command ends at
-  // the deadline; the two queued behind it (its order is kept) go together after it and end at
-  // their own deadline, as they did before batches.
+  // the deadline. The two behind it end at the same deadline when they travelled in its batch
+  // (the usual case: the controller reads all twelve lines at once), else at the next one, as
+  // when they queue behind it (its order is kept).
   auto at_once = [](const JsonAnswer& x) { return x.ms < 1500; };
   auto near = [](const JsonAnswer& x, double ms) { return x.ms > ms - 500 && x.ms < ms + 1500; };
   for (int healthy : {1, 3, 5, 6, 7, 9, 10}) {
@@ -84,8 +85,9 @@ TEST_CASE("batch: a hung and a dead node hold back only their own commands") {
   CHECK(at_once(a[8]));
   INFO("hung node: " << a[0].ms << ", " << a[4].ms << ", " << a[11].ms << " ms");
   CHECK(near(a[0], 3000));
-  CHECK(near(a[4], 6000));
-  CHECK(near(a[11], 6000));
+  CHECK((near(a[4], 3000) || near(a[4], 6000)));
+  CHECK((near(a[11], 3000) || near(a[11], 6000)));
+  CHECK(a[11].ms >= a[4].ms - 50);
   CHECK(a[0].text == "Node is unavailable");
   CHECK(a[4].text == "0");
   CHECK(a[11].text == "Node is unavailable");

@@ -1,3 +1,4 @@
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -60,12 +62,18 @@ class OrderedOutput {
     if (wake) writer_cv_.notify_one();
   }
   // Blocks while more than `limit` lines are read but not yet written.
-  void WaitBelow(std::uint64_t submitted, std::uint64_t limit) {
+  // When it does block, `before` runs first and `after` once it no longer does.
+  template <typename Before, typename After>
+  void WaitBelow(std::uint64_t submitted, std::uint64_t limit, Before&& before, After&& after) {
     if (submitted - written_.load(std::memory_order_acquire) < limit) return;
-    std::unique_lock lock(mu_);
-    reader_waits_ = true;
-    reader_cv_.wait(lock, [&] { return submitted - written_.load() < limit; });
-    reader_waits_ = false;
+    before();
+    {
+      std::unique_lock lock(mu_);
+      reader_waits_ = true;
+      reader_cv_.wait(lock, [&] { return submitted - written_.load() < limit; });
+      reader_waits_ = false;
+    }
+    after();
   }
   // Writes what is left and stops the writer; after the last Complete().
   void Finish() {
@@ -168,7 +176,7 @@ class OrderedOutput {
 };
 
 // Read-ahead bound: memory stays small however long the script is.
-constexpr std::uint64_t kMaxOutstanding = 16384;
+constexpr std::uint64_t kMaxOutstanding = 32768;
 
 // No command is longer: 64 arguments of 64 KiB each, with the verb and the id. A longer line is
 // refused as it is read, so a runaway line costs this much memory and no more.
@@ -177,9 +185,12 @@ constexpr std::size_t kMaxLineBytes = std::size_t{5} << 20;
 // Splits stdin into lines: std::getline, except that past kMaxLineBytes the rest of the line is
 // read and dropped, and *too_long says so. It reads stdin in blocks, not a byte at a time through
 // std::cin (a locked getc per byte), which cost more than parsing the command.
+// `idle` runs before a read that would wait for input, `busy` when input came after that.
 class LineReader {
  public:
-  explicit LineReader(int fd) : fd_(fd), buf_(std::make_unique<char[]>(kBlock)) {}
+  LineReader(int fd, std::function<void()> idle, std::function<void()> busy)
+      : fd_(fd), buf_(std::make_unique<char[]>(kBlock)), idle_(std::move(idle)),
+        busy_(std::move(busy)) {}
 
   // False at the end of the input.
   bool Next(std::string* line, bool* too_long) {
@@ -207,10 +218,17 @@ class LineReader {
   // getc's end-of-file does, even on a terminal); so does an error.
   bool Fill() {
     begin_ = end_ = 0;
+    bool waited = false;
     while (!eof_) {
+      pollfd ready{fd_, POLLIN, 0};
+      if (!waited && poll(&ready, 1, 0) == 0) {
+        idle_();
+        waited = true;
+      }
       ssize_t n = read(fd_, buf_.get(), kBlock);
       if (n > 0) {
         end_ = static_cast<std::size_t>(n);
+        if (waited) busy_();
         return true;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -221,6 +239,7 @@ class LineReader {
 
   int fd_;
   std::unique_ptr<char[]> buf_;
+  std::function<void()> idle_, busy_;
   std::size_t begin_ = 0;  // buf_[begin_, end_) is read but not yet returned
   std::size_t end_ = 0;
   bool eof_ = false;
@@ -230,7 +249,10 @@ class LineReader {
 
 int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptions& options) {
   OrderedOutput out;
-  LineReader in(STDIN_FILENO);
+  // While commands are at hand, the scheduler sends only full batches; when the reader would
+  // wait, it sends what it has (Scheduler::Hold).
+  scheduler.Hold();
+  LineReader in(STDIN_FILENO, [&] { scheduler.Release(); }, [&] { scheduler.Hold(); });
   std::uint64_t seq = 0;
   std::string line;
   for (bool too_long = false; !out.closed() && in.Next(&line, &too_long);) {
@@ -278,8 +300,9 @@ int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptio
         out.Complete(mine, PlainLine(o), o.ok);
       });
     }
-    out.WaitBelow(seq, kMaxOutstanding);
+    out.WaitBelow(seq, kMaxOutstanding, [&] { scheduler.Release(); }, [&] { scheduler.Hold(); });
   }
+  scheduler.Release();
   scheduler.Drain();
   out.Finish();
   return options.fail_exit && out.failed() ? 1 : 0;

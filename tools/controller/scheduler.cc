@@ -28,6 +28,15 @@ Op OpFor(const Command& c) {
   }
 }
 
+// The same, taking the verb and arguments out of `c`.
+Op TakeOp(Command& c) {
+  switch (c.kind) {
+    case CommandKind::kPing: return {"ping", {}};
+    case CommandKind::kInfo: return {"arbor.info", std::move(c.args)};
+    default: return {std::move(c.verb), std::move(c.args)};
+  }
+}
+
 std::size_t ApproxEncodedSize(const Command& c) {
   std::size_t n = 8 + c.verb.size();
   for (const std::string& a : c.args) n += 4 + a.size();
@@ -46,18 +55,20 @@ Outcome Answer(const Command& c, const Status& route, const OpResult* op) {
   return c.kind == CommandKind::kPing ? PingOutcome(c.id, route, op) : VerbOutcome(c.id, route, op);
 }
 
+constexpr std::size_t kBatchSlack = 256;
+constexpr std::size_t kGroupBytes = 12;  // a group's target and count (batch.h)
+
 bool Batchable(const Command& c) { return c.kind != CommandKind::kCreate && !IsSeries(c); }
 
 // What the nodes would refuse as malformed, said per command, so that one bad command never
 // fails the others of its batch.
 Status CheckCommand(const Command& c) {
+  bool over = c.args.size() > kMaxArgsPerOp;
+  for (const std::string& a : c.args) over |= a.size() > kMaxStringBytes;
+  if (!over) return Status::Ok();
   Request one;
   one.ops.push_back({c.verb, c.args});
-  if (c.args.size() > kMaxArgsPerOp) return CheckRequestLimits(one);
-  for (const std::string& a : c.args) {
-    if (a.size() > kMaxStringBytes) return CheckRequestLimits(one);
-  }
-  return Status::Ok();
+  return CheckRequestLimits(one);
 }
 
 }  // namespace
@@ -88,11 +99,30 @@ void Scheduler::Submit(Command command, Done done) {
       if (segments_.empty() || segments_.back().barrier) segments_.emplace_back();
       Segment& s = segments_.back();
       const NodeId id = job.command.id;
-      if (job.command.kind == CommandKind::kCreate) s.creates[job.seq] = id;
+      if (job.command.kind == CommandKind::kCreate) {
+        s.creates[job.seq] = id;
+        creates_changed_ = true;
+      }
       s.queues[id].push_back(std::move(job));
       ++s.queued;
       Listed(s, id);
     }
+    Pump(actions);
+  }
+  for (auto& a : actions) a();
+}
+
+void Scheduler::Hold() {
+  std::lock_guard lock(mu_);
+  held_ = true;
+}
+
+void Scheduler::Release() {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    if (!held_) return;
+    held_ = false;
     Pump(actions);
   }
   for (auto& a : actions) a();
@@ -129,7 +159,10 @@ void Scheduler::Pump(Actions& actions) {
       });
       return;
     }
-    if (!head.creates.empty()) StartCreates(head, actions);
+    // Only a new create or a finished command can let a create start: StartCreates costs a
+    // look at the tree model, too much to pay for every command submitted behind a create.
+    if (!head.creates.empty() && creates_changed_) StartCreates(head, actions);
+    creates_changed_ = false;
     while (StartQueued(head, actions)) {
     }
     if (head.queued > 0 || in_flight_ > 0) return;
@@ -200,9 +233,12 @@ void Scheduler::Listed(Segment& segment, NodeId target) {
 
 bool Scheduler::StartQueued(Segment& segment, Actions& actions) {
   if (segment.startable.empty() || batches_out_ >= kMaxBatchesOut) return false;
-  // A batch stays under half the message limit, so commands that fit alone also fit together;
-  // a single command too large for any message still goes alone and gets its own error.
-  const std::size_t byte_budget = deployment_.config().max_message_bytes / 2;
+  if (held_ && segment.queued < kHeldBatchOps) return false;
+  // A batch fills a message (ApproxEncodedSize overestimates a little, and kBatchSlack covers
+  // the batch's own header); a single command too large for any message still goes alone and
+  // gets its own error.
+  const std::size_t max_bytes = deployment_.config().max_message_bytes;
+  const std::size_t byte_budget = max_bytes > 2 * kBatchSlack ? max_bytes - kBatchSlack : max_bytes / 2;
   std::size_t bytes = 0;
   std::shared_ptr<Batch> batch;
   std::vector<NodeId> keep;  // left for the next batch: this one is full
@@ -230,6 +266,7 @@ bool Scheduler::StartQueued(Segment& segment, Actions& actions) {
     std::deque<Job>& queue = q->second;
     const auto group = static_cast<std::uint32_t>(batch->groups.size());
     batch->groups.push_back({id, 0});
+    bytes += kGroupBytes;
     while (!queue.empty() && batch->jobs.size() < kMaxBatchOps && Batchable(queue.front().command)) {
       std::size_t size = ApproxEncodedSize(queue.front().command);
       if (!batch->jobs.empty() && bytes + size > byte_budget) break;
@@ -287,8 +324,9 @@ void Scheduler::SendBatch(std::shared_ptr<Batch> batch) {
     if (request.groups.empty() || request.groups.back().target != c.id) {
       request.groups.push_back({c.id, {}});
     }
-    Op op = OpFor(c);
-    request.groups.back().ops.push_back(std::move(op));
+    // The command's verb and arguments are not needed after this: its answer needs only its
+    // kind and id.
+    request.groups.back().ops.push_back(TakeOp(c));
     batch->wire.push_back(j);
   }
   if (batch->wire.empty()) return FinishTargets(finished, batch.get());
@@ -362,6 +400,7 @@ void Scheduler::FinishTargets(const std::vector<NodeId>& targets, Batch* batch) 
       --in_flight_;
       if (!segments_.empty() && !segments_.front().barrier) Listed(segments_.front(), t);
     }
+    if (!targets.empty()) creates_changed_ = true;
     if (batch != nullptr && batch->slot) {
       batch->slot = false;
       --batches_out_;
@@ -446,6 +485,7 @@ void Scheduler::FinishBatch(NodeId target) {
     busy_.erase(target);
     --in_flight_;
     if (!segments_.empty() && !segments_.front().barrier) Listed(segments_.front(), target);
+    creates_changed_ = true;
     Pump(actions);
   }
   for (auto& a : actions) a();
@@ -461,6 +501,7 @@ void Scheduler::FinishCreate(NodeId target, std::uint64_t seq) {
     busy_.erase(target);
     --in_flight_;
     Listed(head, target);
+    creates_changed_ = true;
     Pump(actions);
   }
   for (auto& a : actions) a();
@@ -473,6 +514,7 @@ void Scheduler::FinishBarrier() {
     barrier_running_ = false;
     --in_flight_;
     segments_.pop_front();
+    creates_changed_ = true;
     Pump(actions);
   }
   for (auto& a : actions) a();

@@ -7,9 +7,8 @@
 //  - Queued commands travel in batches (batch.h): one message to the root holds the queued
 //    commands of every node that has none in flight, split by route at each hop, so a script
 //    that touches many nodes costs about one round trip per batch rather than per node or per
-//    command. Few batches are in flight at once (kMaxBatchesOut): while they are, commands
-//    gather for the next one. A batch is bounded by kMaxBatchOps and by half of
-//    max_message_bytes. A node's commands are answered, and the node is free for its next ones,
+//    command. One batch is in flight at a time (kMaxBatchesOut): while it is, commands gather
+//    for the next one. A batch is bounded by kMaxBatchOps and by max_message_bytes. A node's commands are answered, and the node is free for its next ones,
 //    as soon as its answers come in, whatever the rest of its batch is waiting for: the root
 //    holds what is late and the scheduler collects it.
 //  - create is ordered with the other commands to its id, like any of them. Creates may run at
@@ -48,16 +47,23 @@ namespace arbor::controller {
 class Scheduler {
  public:
   static constexpr int kCreateWorkers = 8;
-  // Batches sent and not answered yet (their first reply). Batches only form while earlier ones
-  // are out, so this is what makes them large; more than one lets the next one be encoded and
-  // sent while the tree works on the last.
+  // Batches sent and not answered yet (their first reply). Batches form while one is out, so
+  // this is what makes them large. One: a node's commands travel in one batch at a time (to
+  // keep their order), and a script over many nodes puts nearly all of them in every batch, so
+  // a second batch would be nearly empty yet cost a wake-up on every node it passes.
   // A batch with no reply after kBatchSlot stops counting: its commands wait for their nodes
   // (a hung one, perhaps), and the next batches need not.
-  static constexpr int kMaxBatchesOut = 2;
+  static constexpr int kMaxBatchesOut = 1;
   static constexpr std::chrono::milliseconds kBatchSlot{20};
-  // Commands in one batch. Measured (bench/run.sh, scripted sessions): larger batches cost
-  // latency and memory for no more throughput.
-  static constexpr std::size_t kMaxBatchOps = 4096;
+  // Commands in one batch (the wire allows kMaxBatchOps of batch.h, twice this). Each batch
+  // costs every node it passes a fixed few wake-ups, so over a tree of 100 nodes the fewer the
+  // better: 20000 commands took 41-46 ms in one batch, 44-55 ms in two of at most 16384
+  // (bench/session.py, commands_s). A batch this size is about 1 MB of commands and answers
+  // and about 25 ms of work for the tree, far inside any deadline.
+  static constexpr std::size_t kMaxBatchOps = 32768;
+  // While the reader holds (Hold()), a batch leaves once this many commands are queued: early
+  // enough that the tree works while the rest of a script is read.
+  static constexpr std::size_t kHeldBatchOps = 4096;
 
   using Done = std::function<void(Outcome outcome)>;
 
@@ -82,6 +88,13 @@ class Scheduler {
   Stats stats();
   // Blocks until every submitted command has finished.
   void Drain();
+  // For a reader with more commands at hand (batch mode reading ahead): while held, queued
+  // commands leave only once kHeldBatchOps are queued, so that a script becomes a few large
+  // batches rather than one per round trip. Release() when the reader is about to wait for input, or has
+  // reached its end. Each batch costs every node it passes a few wake-ups, so over a large tree
+  // the number of batches is what the time goes to.
+  void Hold();
+  void Release();
   // Ends the ping series running now after their current probe (Ctrl-C, as for iputils
   // ping); each still answers with its statistics. EndSeries() also ends every later one at
   // once: for leaving, so that `exit` never waits out a long series.
@@ -135,6 +148,8 @@ class Scheduler {
   std::unordered_set<NodeId> busy_;  // nodes with commands in flight
   int in_flight_ = 0;    // creates, series, barriers, and nodes with batched commands in flight
   int batches_out_ = 0;  // batches not answered yet
+  bool held_ = false;
+  bool creates_changed_ = true;  // a create was submitted or a command finished since StartCreates
   Stats stats_;
   // Frees the slots of silent batches. Timers run up to 5 ms late: nothing needs them sooner.
   TimerQueue timers_{std::chrono::milliseconds(5)};

@@ -45,7 +45,7 @@ inline constexpr std::uint8_t kKindBatch = 4;
 inline constexpr std::uint8_t kKindBatchReply = 5;
 inline constexpr std::uint8_t kKindCollect = 6;
 // Operations in one batch, across all its groups.
-inline constexpr std::size_t kMaxBatchOps = 16384;
+inline constexpr std::size_t kMaxBatchOps = 65536;
 // The fixed front of a batch reply with an empty route message, and of one entry before its text.
 inline constexpr std::size_t kBatchReplyHeaderBytes = 4 + 1 + 8 + 1 + 4 + 8 + 4;
 inline constexpr std::size_t kBatchEntryHeaderBytes = 4 + 1 + 1 + 4;
