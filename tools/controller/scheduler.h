@@ -7,8 +7,8 @@
 //  - Queued commands travel in batches (batch.h): one message to the root holds the queued
 //    commands of every node that has none in flight, split by route at each hop, so a script
 //    that touches many nodes costs about one round trip per batch rather than per node or per
-//    command. One batch is in flight at a time (kMaxBatchesOut): while it is, commands gather
-//    for the next one. A batch is bounded by kMaxBatchOps and by max_message_bytes. A node's commands are answered, and the node is free for its next ones,
+//    command. Few batches are in flight at once (kMaxBatchesOut): while they are, commands
+//    gather for the next one. A batch is bounded by kMaxBatchOps and by max_message_bytes. A node's commands are answered, and the node is free for its next ones,
 //    as soon as its answers come in, whatever the rest of its batch is waiting for: the root
 //    holds what is late and the scheduler collects it.
 //  - create is ordered with the other commands to its id, like any of them. Creates may run at
@@ -47,14 +47,16 @@ namespace arbor::controller {
 class Scheduler {
  public:
   static constexpr int kCreateWorkers = 8;
-  // Batches sent and not answered yet (their first reply). Batches form while one is out, so
-  // this is what makes them large. One: a node's commands travel in one batch at a time (to
-  // keep their order), and a script over many nodes puts nearly all of them in every batch, so
-  // a second batch would be nearly empty yet cost a wake-up on every node it passes.
+  // Batches sent and not answered yet (their first reply). Batches form while these are out,
+  // which is what makes them large. Two: a node's commands travel in one batch at a time (to
+  // keep their order), so a script over many nodes fills the first and leaves little for the
+  // second; but the second lets a command to a healthy node go at once while the first waits
+  // for a hung one. (One and two measured the same over 100 nodes, bench/session.py.)
   // A batch with no reply after kBatchSlot stops counting: its commands wait for their nodes
-  // (a hung one, perhaps), and the next batches need not.
-  static constexpr int kMaxBatchesOut = 1;
-  static constexpr std::chrono::milliseconds kBatchSlot{20};
+  // (a hung one, perhaps), and the next batches need not. Its nodes stay busy, so a large
+  // batch that is merely slow lets out only batches for other nodes.
+  static constexpr int kMaxBatchesOut = 2;
+  static constexpr std::chrono::milliseconds kBatchSlot{5};
   // Commands in one batch (the wire allows kMaxBatchOps of batch.h, twice this). Each batch
   // costs every node it passes a fixed few wake-ups, so over a tree of 100 nodes the fewer the
   // better: 20000 commands took 41-46 ms in one batch, 44-55 ms in two of at most 16384
@@ -151,8 +153,8 @@ class Scheduler {
   bool held_ = false;
   bool creates_changed_ = true;  // a create was submitted or a command finished since StartCreates
   Stats stats_;
-  // Frees the slots of silent batches. Timers run up to 5 ms late: nothing needs them sooner.
-  TimerQueue timers_{std::chrono::milliseconds(5)};
+  // Frees the slots of silent batches, up to 1 ms late.
+  TimerQueue timers_{std::chrono::milliseconds(1)};
   bool barrier_running_ = false;
   bool tree_pictures_ = false;
   bool tree_colour_ = false;
