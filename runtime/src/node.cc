@@ -43,7 +43,10 @@ Node::Node(NodeOptions options, Config config, Supervisor& supervisor, Launcher&
   link_options_.tls = config_.TlsFor(options_.host);
 }
 
-Node::~Node() { Close(); }
+Node::~Node() {
+  closing_ = true;
+  Close();
+}
 
 Status Node::Start(PluginSet plugins) {
   plugin_errors_ = std::move(plugins.errors);

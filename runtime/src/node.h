@@ -145,15 +145,20 @@ class Node {
   std::atomic<bool> adopt_in_flight_{false};  // before adopt_link_: its callback writes this
   std::unique_ptr<NodeLink> adopt_link_;      // to the parent's endpoint, only while cut off
 
-  std::unique_ptr<ChildTable> children_;
-
   // Batches with answers still to collect, by token (node_batch.cc).
   std::mutex held_mu_;
   std::unordered_map<std::uint64_t, std::shared_ptr<BatchRun>> held_;  // guarded by held_mu_
   std::uint64_t next_token_ = 1;                                       // guarded by held_mu_
+  // Set first thing in ~Node: a link's last callbacks, run while the members go away, arm no
+  // timer (timers_ may be gone by then).
+  std::atomic<bool> closing_{false};
   // Batch lingers and expiries; its thread starts with the first. 1 ms late is nothing next to
-  // the 5 ms linger.
+  // the 5 ms linger. Before children_: the links' last callbacks, when they close, may still
+  // arm a timer.
   TimerQueue timers_{std::chrono::milliseconds(1)};
+
+  std::unique_ptr<ChildTable> children_;
+
 
   // Last, so destroyed first: their tasks use everything above, so they are joined before any
   // of it goes away.

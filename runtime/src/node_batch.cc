@@ -305,7 +305,7 @@ void Node::Deliver(const std::shared_ptr<BatchRun>& run, std::unique_lock<std::m
   if (run->waiter == nullptr) return;
   const bool any = run->any_ready();
   if (run->parts_out == 0 || (any && !run->first)) return SendBatchReply(run, lock);
-  if (!any || run->linger_armed) return;
+  if (!any || run->linger_armed || closing_) return;
   run->linger_armed = true;
   std::weak_ptr<BatchRun> weak = run;
   Status armed = timers_.After(Clock::now() + kLinger + run->ops * kLingerPerOp, [this, weak] {
@@ -349,7 +349,9 @@ void Node::SendBatchReply(const std::shared_ptr<BatchRun>& run, std::unique_lock
     }
     held_.emplace(run->token, run);
     std::uint64_t token = run->token;
-    (void)timers_.After(run->deadline + kHoldGrace, [this, token] { ExpireHeld(token); });
+    if (!closing_) {
+      (void)timers_.After(run->deadline + kHoldGrace, [this, token] { ExpireHeld(token); });
+    }
   } else if (run->unsent == 0) {
     release = run->token;
   }

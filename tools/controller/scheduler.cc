@@ -310,9 +310,11 @@ void Scheduler::SendBatch(std::shared_ptr<Batch> batch) {
     }
   };
   BatchRequest request;
+  std::optional<NodeId> known;  // the last target found in the tree: jobs come grouped by it
   for (std::uint32_t j = 0; j < n; ++j) {
     Command& c = batch->jobs[j].command;
-    if (!deployment_.Contains(c.id)) {
+    if (known != c.id && deployment_.Contains(c.id)) known = c.id;
+    if (known != c.id) {
       answer_here(j, c.kind == CommandKind::kPing ? ErrorOutcome(NotFound("Not found"))
                                                   : NotFoundVerbOutcome(c.id));
       continue;
