@@ -13,22 +13,6 @@ namespace {
 constexpr std::size_t kBatchHeaderBytes = 4 + 1 + 8 + 4 + 4;
 constexpr std::size_t kBudgetOffset = 4 + 1 + 8;
 
-bool ValidCode(std::uint8_t c) { return c <= static_cast<std::uint8_t>(Code::kFailedPrecondition); }
-
-Status Malformed(const std::string& why) { return InvalidArgument("malformed message: " + why); }
-
-bool ReadPreamble(Reader& r, std::uint8_t want) {
-  if (r.U32() != kWireMagic) {
-    r.Fail("bad magic (not an arbor message, or another protocol version)");
-    return false;
-  }
-  if (std::uint8_t kind = r.U8(); kind != want) {
-    r.Fail(fmt::format("expected message kind {}, got {}", want, kind));
-    return false;
-  }
-  return true;
-}
-
 void WriteOp(Writer& w, const Op& op) {
   w.Str(op.verb);
   w.U32(static_cast<std::uint32_t>(op.args.size()));
@@ -63,7 +47,7 @@ std::string EncodeBatch(const BatchRequest& q) {
 Result<BatchView> ScanBatch(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   BatchView v;
-  if (ReadPreamble(r, kKindBatch)) {
+  if (ReadPreamble(r, kKindBatch, "a batch")) {
     v.id = r.U64();
     v.budget_ms = r.U32();
     // A group is at least a target, a count and one operation (a verb and an argument count).
@@ -138,12 +122,9 @@ std::string EncodeBatchReply(const BatchReply& p) {
 Result<BatchReplyView> ScanBatchReply(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   BatchReplyView p;
-  if (ReadPreamble(r, kKindBatchReply)) {
+  if (ReadPreamble(r, kKindBatchReply, "a batch reply")) {
     p.id = r.U64();
-    std::uint8_t route = r.U8();
-    std::string route_message = r.Str();
-    if (!ValidCode(route)) r.Fail("bad status code " + std::to_string(route));
-    p.route = route == 0 ? Status::Ok() : Status(static_cast<Code>(route), route_message);
+    p.route = ReadRoute(r);
     p.held = r.U64();
     p.entries.resize(r.Count(kMaxBatchOps, kBatchEntryHeaderBytes, "entry"));
     for (EntrySpan& e : p.entries) {
@@ -233,7 +214,7 @@ std::string EncodeCollect(const Collect& c) {
 Result<Collect> DecodeCollect(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   Collect c;
-  if (ReadPreamble(r, kKindCollect)) {
+  if (ReadPreamble(r, kKindCollect, "a collect")) {
     c.id = r.U64();
     c.budget_ms = r.U32();
     c.token = r.U64();

@@ -33,4 +33,27 @@ void Reader::Fail(std::string why) {
 
 void Reader::Truncated() { Fail("truncated message"); }
 
+bool ValidCode(std::uint8_t c) { return c <= static_cast<std::uint8_t>(Code::kFailedPrecondition); }
+
+Status Malformed(const std::string& why) { return InvalidArgument("malformed message: " + why); }
+
+bool ReadPreamble(Reader& r, std::uint8_t kind, const char* what) {
+  if (r.U32() != kWireMagic) {
+    r.Fail("bad magic (not an arbor message, or another protocol version)");
+    return false;
+  }
+  if (r.U8() != kind) {
+    r.Fail(std::string("expected ") + what);
+    return false;
+  }
+  return true;
+}
+
+Status ReadRoute(Reader& r) {
+  std::uint8_t code = r.U8();
+  std::string message = r.Str();
+  if (!ValidCode(code)) r.Fail("bad status code " + std::to_string(code));
+  return code == 0 || !r.error().empty() ? Status::Ok() : Status(static_cast<Code>(code), message);
+}
+
 }  // namespace arbor

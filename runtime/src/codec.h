@@ -68,4 +68,12 @@ class Reader {
   std::string error_;
 };
 
+// The pieces every wire decoder shares (message.cc, batch.cc).
+bool ValidCode(std::uint8_t code);
+Status Malformed(const std::string& why);
+// The magic and the kind byte; `what` names the kind expected, for the error ("a reply").
+bool ReadPreamble(Reader& r, std::uint8_t kind, const char* what);
+// A route status: u8 code and str message (the message of an OK status is dropped).
+Status ReadRoute(Reader& r);
+
 }  // namespace arbor

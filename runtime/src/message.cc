@@ -21,22 +21,6 @@ namespace {
 constexpr std::uint8_t kKindRequest = 1;
 constexpr std::uint8_t kKindReply = 2;
 
-bool ValidCode(std::uint8_t c) { return c <= static_cast<std::uint8_t>(Code::kFailedPrecondition); }
-
-Status Malformed(const std::string& why) { return InvalidArgument("malformed message: " + why); }
-
-bool ReadPreamble(Reader& r, std::uint8_t want_kind) {
-  if (r.U32() != kWireMagic) {
-    r.Fail("bad magic (not an arbor message, or another protocol version)");
-    return false;
-  }
-  if (r.U8() != want_kind) {
-    r.Fail(want_kind == kKindRequest ? "expected a request" : "expected a reply");
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<NodeId> ParseNodeId(std::string_view text) {
@@ -80,7 +64,7 @@ std::string EncodeReply(const Reply& p) {
 Result<Request> DecodeRequest(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   Request q;
-  if (ReadPreamble(r, kKindRequest)) {
+  if (ReadPreamble(r, kKindRequest, "a request")) {
     q.id = r.U64();
     q.target = static_cast<NodeId>(r.U64());
     q.budget_ms = r.U32();
@@ -101,12 +85,9 @@ Result<Request> DecodeRequest(std::span<const std::uint8_t> bytes) {
 Result<Reply> DecodeReply(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   Reply p;
-  if (ReadPreamble(r, kKindReply)) {
+  if (ReadPreamble(r, kKindReply, "a reply")) {
     p.id = r.U64();
-    std::uint8_t route = r.U8();
-    std::string route_message = r.Str();
-    if (!ValidCode(route)) r.Fail("bad status code " + std::to_string(route));
-    p.route = route == 0 ? Status::Ok() : Status(static_cast<Code>(route), route_message);
+    p.route = ReadRoute(r);
     p.results.resize(r.Count(kMaxOpsPerRequest, 5, "result"));
     for (OpResult& res : p.results) {
       std::uint8_t code = r.U8();
