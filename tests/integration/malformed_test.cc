@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "arbor/batch.h"
 #include "arbor/message.h"
@@ -186,6 +187,43 @@ TEST_CASE("a 100 MB line is refused while it is read, and the next line runs") {
   INFO("controller peak RSS " << peak << " KiB");
   CHECK(peak > 0);
   CHECK(peak < 64 * 1024);
+}
+
+TEST_CASE("long lines queued behind a hung node are read ahead only so far") {
+  ControllerProcess c({"--config", TestConfig("fast.yaml")});  // deadline 500 ms
+  auto pids = CreateAll(c, {10, 5});
+  REQUIRE(StopAndWait(pids[5]));
+  // 3000 commands of 60 KB each (180 MB) behind one that waits for the deadline: the
+  // controller reads ahead 32 MiB of them, not all, while the first waits. (Without that bound
+  // its peak was 261 MB at 2000 commands; with it, about 96 MB: batches and answers of 60 KB
+  // lines in flight account for the rest.)
+  constexpr int kLong = 3000;
+  const std::string name(60000, 'n');
+  std::jthread writer([&] {
+    c.Send("exec 5 first");
+    for (int i = 0; i < kLong; ++i) c.Send("exec 5 " + name);
+  });
+  CHECK(c.NextLine() == "Error:5: Node is unavailable");
+  REQUIRE(kill(pids[5], SIGCONT) == 0);
+  // Those that travelled in the first one's batch end at its deadline too; the rest answer.
+  const std::string expected = "Ok:5: '" + name + "' not found";
+  int wrong = 0, answered = 0;
+  for (int i = 0; i < kLong; ++i) {
+    std::string line = c.NextLine(20s);
+    if (line == expected) {
+      ++answered;
+    } else if (answered > 0 || line != "Error:5: Node is unavailable") {
+      if (++wrong <= 3) FAIL_CHECK("line " << i << ": " << line.substr(0, 80));
+    }
+  }
+  CHECK(wrong == 0);
+  CHECK(answered > kLong / 2);
+  writer.join();
+  CHECK(c.Command("exec 10 a 1") == "Ok:10");
+  long peak = PeakKiB(c.pid());
+  INFO("controller peak RSS " << peak << " KiB");
+  CHECK(peak > 0);
+  CHECK(peak < 160 * 1024);
 }
 
 TEST_CASE("garbage on the wire gets an error reply and the node keeps serving") {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -84,6 +85,7 @@ class OrderedOutput {
     writer_cv_.notify_one();
     if (writer_.joinable()) writer_.join();
   }
+  std::uint64_t written() const { return written_.load(std::memory_order_acquire); }
   bool failed() {
     std::lock_guard lock(mu_);
     return failed_ || closed_;
@@ -175,8 +177,10 @@ class OrderedOutput {
   std::atomic<bool> closed_{false};  // changed under mu_; read without it per line
 };
 
-// Read-ahead bound: memory stays small however long the script is.
+// Read-ahead bounds, in commands and in bytes of command text: memory stays bounded however long
+// the script is, and however long its lines (up to kMaxLineBytes each).
 constexpr std::uint64_t kMaxOutstanding = 32768;
+constexpr std::size_t kMaxOutstandingBytes = std::size_t{32} << 20;
 
 // No command is longer: 64 arguments of 64 KiB each, with the verb and the id. A longer line is
 // refused as it is read, so a runaway line costs this much memory and no more.
@@ -255,6 +259,9 @@ int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptio
   LineReader in(STDIN_FILENO, [&] { scheduler.Release(); }, [&] { scheduler.Hold(); });
   std::uint64_t seq = 0;
   std::string line;
+  // The commands submitted and not yet printed, with their sizes, oldest first.
+  std::deque<std::pair<std::uint64_t, std::size_t>> pending;
+  std::size_t pending_bytes = 0;
   for (bool too_long = false; !out.closed() && in.Next(&line, &too_long);) {
     // Only --json reports how long a command took.
     auto submitted = options.json ? std::chrono::steady_clock::now()
@@ -300,7 +307,19 @@ int RunBatch(Scheduler& scheduler, const VerbCatalog& verbs, const FrontendOptio
         out.Complete(mine, PlainLine(o), o.ok);
       });
     }
-    out.WaitBelow(seq, kMaxOutstanding, [&] { scheduler.Release(); }, [&] { scheduler.Hold(); });
+    auto release = [&] { scheduler.Release(); };
+    auto hold = [&] { scheduler.Hold(); };
+    out.WaitBelow(seq, kMaxOutstanding, release, hold);
+    pending.emplace_back(mine, line.size());
+    pending_bytes += line.size();
+    for (;;) {
+      for (std::uint64_t written = out.written(); !pending.empty() && pending.front().first < written;) {
+        pending_bytes -= pending.front().second;
+        pending.pop_front();
+      }
+      if (pending_bytes <= kMaxOutstandingBytes) break;
+      out.WaitBelow(seq, seq - pending.front().first, release, hold);  // until the oldest is out
+    }
   }
   scheduler.Release();
   scheduler.Drain();
