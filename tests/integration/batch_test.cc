@@ -3,12 +3,16 @@
 // and batches and their replies are split to fit the limits.
 #include <signal.h>
 
+#include <mutex>
 #include <regex>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "arbor/config.h"
+#include "deployment.h"
 #include "processes.h"
+#include "scheduler.h"
 #include "tree_helpers.h"
 
 using namespace arbor::testing;
@@ -121,11 +125,53 @@ TEST_CASE("batch: commands to one node keep their order inside a batch and acros
   CHECK(wrong == 0);
 }
 
-TEST_CASE("batch: commands queued past the batch limit are split and all answered") {
+TEST_CASE("batch: the scheduler splits commands queued past its batch limit") {
+  using arbor::controller::Command;
+  using arbor::controller::CommandKind;
+  using arbor::controller::Outcome;
+  using arbor::controller::Scheduler;
+  arbor::Result<arbor::Config> config = arbor::LoadDefaultConfig();
+  REQUIRE(config.ok());
+  arbor::controller::Deployment d(*config, BinDir() + "/arbor-node");
+  REQUIRE(d.Create(10).ok());
+  REQUIRE(d.Create(5).ok());
+  REQUIRE(StopAndWait(*d.PidOf(5)));
+  arbor::controller::VerbCatalog verbs;
+  Scheduler scheduler(d, verbs);
+  auto command = [](std::vector<std::string> args) {
+    Command c;
+    c.kind = CommandKind::kVerb;
+    c.id = 5;
+    c.verb = "exec";
+    c.args = std::move(args);
+    return c;
+  };
+  std::mutex mu;
+  int ok = 0, failed = 0;
+  auto count = [&](Outcome o) {
+    std::lock_guard lock(mu);
+    (o.ok ? ok : failed)++;
+  };
+  // The first goes at once and waits on the stopped node; the rest queue behind it, more than
+  // one batch may carry. Without the limit they would leave as one batch of all of them.
+  scheduler.Submit(command({"first", "1"}), count);
+  const std::size_t queued = Scheduler::kMaxBatchOps + 5000;
+  for (std::size_t i = 0; i < queued; ++i) scheduler.Submit(command({"k", std::to_string(i)}), count);
+  REQUIRE(kill(*d.PidOf(5), SIGCONT) == 0);
+  scheduler.Drain();
+  CHECK(ok == static_cast<int>(queued) + 1);
+  CHECK(failed == 0);
+  Scheduler::Stats stats = scheduler.stats();
+  CHECK(stats.batched == queued + 1);
+  CHECK(stats.batches >= 3);  // the first, then at least two for the queued ones
+  CHECK(stats.batched / stats.batches <= Scheduler::kMaxBatchOps);
+}
+
+TEST_CASE("batch: commands queued behind a stopped node are all answered in order") {
   ControllerProcess c({"--config", TestConfig("batch.yaml")});  // deadline 3000 ms
   auto pids = CreateAll(c, {10, 5});
-  // While node 5 is stopped, its first command waits and 20000 more queue behind it: more than
-  // one batch may carry (the nodes refuse a batch of over 16384). It wakes before the deadline.
+  // While node 5 is stopped, its first command waits and 20000 more queue behind it. It wakes
+  // before the deadline.
   REQUIRE(StopAndWait(pids[5]));
   std::string script = "exec 5 first 1";
   for (int i = 0; i < 20000; ++i) script += fmt::format("\nexec 5 k{} {}", i, i);
