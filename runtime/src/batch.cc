@@ -13,12 +13,6 @@ namespace {
 constexpr std::size_t kBatchHeaderBytes = 4 + 1 + 8 + 4 + 4;
 constexpr std::size_t kBudgetOffset = 4 + 1 + 8;
 
-void WriteOp(Writer& w, const Op& op) {
-  w.Str(op.verb);
-  w.U32(static_cast<std::uint32_t>(op.args.size()));
-  for (const std::string& a : op.args) w.Str(a);
-}
-
 }  // namespace
 
 std::optional<std::uint8_t> PeekKind(std::span<const std::uint8_t> b) {
@@ -199,6 +193,17 @@ std::string BatchReplyFront(std::uint64_t id, const Status& route, std::uint64_t
   w.U64(held);
   w.U32(n);
   return w.Take();
+}
+
+std::optional<std::uint64_t> PeekBatchReplyHeld(std::span<const std::uint8_t> b) {
+  constexpr std::size_t kRouteMessage = 4 + 1 + 8 + 1;  // magic, kind, id, route code
+  if (PeekKind(b) != kKindBatchReply || b.size() < kRouteMessage + 4) return std::nullopt;
+  std::uint32_t n;
+  std::memcpy(&n, b.data() + kRouteMessage, 4);
+  if (b.size() < kRouteMessage + 4 + std::size_t{n} + 8) return std::nullopt;
+  std::uint64_t held;
+  std::memcpy(&held, b.data() + kRouteMessage + 4 + n, 8);
+  return held;
 }
 
 std::string EncodeCollect(const Collect& c) {

@@ -33,6 +33,12 @@ void Reader::Fail(std::string why) {
 
 void Reader::Truncated() { Fail("truncated message"); }
 
+void WriteOp(Writer& w, const Op& op) {
+  w.Str(op.verb);
+  w.U32(static_cast<std::uint32_t>(op.args.size()));
+  for (const std::string& a : op.args) w.Str(a);
+}
+
 bool ValidCode(std::uint8_t c) { return c <= static_cast<std::uint8_t>(Code::kFailedPrecondition); }
 
 Status Malformed(const std::string& why) { return InvalidArgument("malformed message: " + why); }

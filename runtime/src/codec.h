@@ -68,7 +68,9 @@ class Reader {
   std::string error_;
 };
 
-// The pieces every wire decoder shares (message.cc, batch.cc).
+// The pieces every wire format shares (message.cc, batch.cc).
+// An operation: str verb, u32 nargs, nargs x str.
+void WriteOp(Writer& w, const Op& op);
 bool ValidCode(std::uint8_t code);
 Status Malformed(const std::string& why);
 // The magic and the kind byte; `what` names the kind expected, for the error ("a reply").

@@ -38,11 +38,7 @@ std::string EncodeRequest(const Request& q) {
   w.U64(static_cast<std::uint64_t>(q.target));
   w.U32(q.budget_ms);
   w.U32(static_cast<std::uint32_t>(q.ops.size()));
-  for (const Op& op : q.ops) {
-    w.Str(op.verb);
-    w.U32(static_cast<std::uint32_t>(op.args.size()));
-    for (const std::string& a : op.args) w.Str(a);
-  }
+  for (const Op& op : q.ops) WriteOp(w, op);
   return w.Take();
 }
 

@@ -170,33 +170,51 @@ void Node::Execute(Server::Exchange* ex, Request request) {
   if (request.ops.size() == 1 && request.ops[0].verb == kSweepVerb) {
     return Sweep(ex, request.id, DeadlineIn(std::chrono::milliseconds(request.budget_ms)));
   }
-  bool blocking = false, control = false;
-  for (const Op& op : request.ops) {
-    control |= op.verb.starts_with(kControlPrefix);
-    blocking |= dispatcher_.Blocking(op);
-  }
   const std::uint64_t request_id = request.id;
   const std::size_t ops = request.ops.size();
-  auto run = [this, ex, request = std::move(request)] {
+  auto work = std::make_shared<Request>(std::move(request));
+  Status queued = RunWhereItFits(work->ops, [this, ex, work] {
     bool exit_after = false;
     Reply reply;
-    reply.id = request.id;
-    reply.results = RunOps(request.ops, &exit_after);
+    reply.id = work->id;
+    reply.results = RunOps(work->ops, &exit_after);
     FitReply(reply);
     std::function<void()> after;
     if (exit_after) after = [this] { supervisor_.Stop(); };
     server_->Reply(ex, EncodeReply(reply), std::move(after));
-  };
-  if (!control && !blocking) return run();
-  Status queued = (control ? control_worker_ : workers_).Post(std::move(run));
+  });
   if (queued.ok()) return;
-  // No worker and none can start (the host is out of tasks): each op fails with the reason,
-  // and the node goes on serving everything else.
   Reply reply;
   reply.id = request_id;
-  reply.results.assign(ops, OpResult{Status(queued.code(), fmt::format("node {}: {}", options_.id,
-                                                                      queued.message())), {}});
+  reply.results.assign(ops, OpResult{queued, {}});
   server_->Reply(ex, EncodeReply(reply));
+}
+
+Status Node::RunWhereItFits(const std::vector<Op>& ops, std::function<void()> task) {
+  bool blocking = false, control = false;
+  for (const Op& op : ops) {
+    control |= op.verb.starts_with(kControlPrefix);
+    blocking |= dispatcher_.Blocking(op);
+  }
+  if (!control && !blocking) {
+    task();
+    return Status::Ok();
+  }
+  Status queued = (control ? control_worker_ : workers_).Post(std::move(task));
+  if (queued.ok()) return queued;
+  // No worker and none can start (the host is out of tasks): each op fails with the reason,
+  // and the node goes on serving everything else.
+  return Status(queued.code(), fmt::format("node {}: {}", options_.id, queued.message()));
+}
+
+Status Node::TooLarge(std::size_t bytes) const {
+  if (bytes > kMaxStringBytes) {
+    return FailedPrecondition(fmt::format(
+        "the answer ({} bytes) is over the {}-byte limit of an answer", bytes, kMaxStringBytes));
+  }
+  return FailedPrecondition(fmt::format(
+      "the answer ({} bytes) does not fit in a reply (max_message_bytes {})", bytes,
+      config_.max_message_bytes));
 }
 
 void Node::CapAnswer(OpResult& result, std::size_t room) const {
@@ -204,13 +222,7 @@ void Node::CapAnswer(OpResult& result, std::size_t room) const {
   // Room for the reply's own header and the entry's (batch.h), with some to spare.
   constexpr std::size_t kOverhead = 64;
   if (text.size() <= kMaxStringBytes && text.size() + kOverhead <= room) return;
-  std::string why = text.size() > kMaxStringBytes
-                        ? fmt::format("the answer ({} bytes) is over the {}-byte limit of an answer",
-                                      text.size(), kMaxStringBytes)
-                        : fmt::format("the answer ({} bytes) does not fit in a reply "
-                                      "(max_message_bytes {})",
-                                      text.size(), config_.max_message_bytes);
-  result = {FailedPrecondition(std::move(why)), {}};
+  result = {TooLarge(text.size()), {}};
 }
 
 // A reply over max_message_bytes would be dropped by the requester's size limit and look like a

@@ -86,6 +86,11 @@ class Node {
   void SyncPlugins(const std::vector<Op>& ops, std::vector<OpResult>& results);
   // An answer too large for any reply becomes an error saying so (never a dropped reply).
   void CapAnswer(OpResult& result, std::size_t room) const;
+  Status TooLarge(std::size_t answer_bytes) const;
+  // Runs `task` for `ops` where they belong: inline for cheap verbs, on a worker for blocking
+  // ones, on the control worker for the runtime's own. Not OK (and `task` dropped) when no
+  // worker can take it; the status says why, for every op.
+  Status RunWhereItFits(const std::vector<Op>& ops, std::function<void()> task);
   void FitReply(Reply& reply) const;
   // The child link a request for `target` goes through, or the route failure that says why
   // there is none to use.
@@ -95,7 +100,7 @@ class Node {
   struct BatchRun;
   void OnBatch(Server::Exchange* ex, nng_msg* msg);
   void OnCollect(Server::Exchange* ex, nng_msg* msg);
-  void StartPart(const std::shared_ptr<BatchRun>& run, int side, nng_msg* msg);
+  void StartPart(const std::shared_ptr<BatchRun>& run, int side, NodeId target, nng_msg* msg);
   void CollectPart(const std::shared_ptr<BatchRun>& run, int side, std::uint64_t token);
   void OnPartReply(const std::shared_ptr<BatchRun>& run, int side, nng_msg* reply, Status status);
   void RunBatchSelf(const std::shared_ptr<BatchRun>& run, std::vector<Op> ops,

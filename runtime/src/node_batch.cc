@@ -45,18 +45,6 @@ nng_msg* NewMessage(std::size_t n) {
   return nng_msg_alloc(&m, n) == 0 ? m : nullptr;
 }
 
-// The `held` field of an encoded batch reply, without decoding its entries.
-std::optional<std::uint64_t> PeekHeld(std::span<const std::uint8_t> b) {
-  constexpr std::size_t kRouteMessage = 4 + 1 + 8 + 1;
-  if (PeekKind(b) != kKindBatchReply || b.size() < kRouteMessage + 4) return std::nullopt;
-  std::uint32_t n;
-  std::memcpy(&n, b.data() + kRouteMessage, 4);
-  if (b.size() < kRouteMessage + 4 + std::size_t{n} + 8) return std::nullopt;
-  std::uint64_t held;
-  std::memcpy(&held, b.data() + kRouteMessage + 4 + n, 8);
-  return held;
-}
-
 }  // namespace
 
 struct Node::BatchRun {
@@ -140,19 +128,17 @@ void Node::OnBatch(Server::Exchange* ex, nng_msg* msg) {
         WriteSubBatch(static_cast<std::uint8_t*>(nng_msg_body(sub)), view->id, 0, sides[side]);
       }
     }
-    StartPart(run, side, sub);
+    StartPart(run, side, sides[side].front()->target, sub);
   }
   if (msg != nullptr) nng_msg_free(msg);  // the views into it are not used past this point
   if (!own.empty()) RunBatchSelf(run, std::move(own), std::move(own_index));
 }
 
 // Sends a part's sub-batch (null: it could not be allocated) to the child on `side`.
-void Node::StartPart(const std::shared_ptr<BatchRun>& run, int side, nng_msg* sub) {
+// `target`: any target of the part, which gives the side.
+void Node::StartPart(const std::shared_ptr<BatchRun>& run, int side, NodeId target, nng_msg* sub) {
   if (sub == nullptr) return OnPartReply(run, side, nullptr, Internal("out of memory"));
   BatchRun::Part& part = run->parts[side];
-  // Any target of the part gives the side; the first group's follows the header.
-  NodeId target;
-  std::memcpy(&target, static_cast<std::uint8_t*>(nng_msg_body(sub)) + 21, 8);
   Result<std::shared_ptr<NodeLink>> link = RouteTo(target, &part.child);
   std::uint32_t left = RemainingMs(run->deadline);
   if (link.ok() && left <= kHopMarginMs) {
@@ -205,7 +191,7 @@ void Node::OnPartReply(const std::shared_ptr<BatchRun>& run, int side, nng_msg* 
   // Its reply is passed up unchanged, as a plain forward would.
   if (reply != nullptr && run->parts_out == 1 && part.index.empty() && run->first &&
       run->waiter != nullptr && !run->any_ready() &&
-      part.left == run->unsent && PeekHeld(Body(reply)) == std::uint64_t{0}) {
+      part.left == run->unsent && PeekBatchReplyHeld(Body(reply)) == std::uint64_t{0}) {
     Server::Exchange* ex = run->waiter;
     run->waiter = nullptr;
     run->unsent = 0;
@@ -233,9 +219,7 @@ void Node::OnPartReply(const std::shared_ptr<BatchRun>& run, int side, nng_msg* 
           AppendEntry(run->ready, e, at);
           run->ends.push_back(static_cast<std::uint32_t>(run->ready.size()));
         } else {  // only a child with another max_message_bytes sends one this large
-          OpResult too_large{Internal("answer too large"), {}};
-          CapAnswer(too_large, 0);
-          run->Add(at, true, too_large);
+          run->Add(at, true, {TooLarge(e.bytes.size() - kBatchEntryHeaderBytes), {}});
         }
       }
       route = std::move(r->route);
@@ -272,11 +256,6 @@ void Node::OnPartReply(const std::shared_ptr<BatchRun>& run, int side, nng_msg* 
 
 void Node::RunBatchSelf(const std::shared_ptr<BatchRun>& run, std::vector<Op> ops,
                         std::vector<std::uint32_t> indices) {
-  bool blocking = false, control = false;
-  for (const Op& op : ops) {
-    control |= op.verb.starts_with("arbor.");
-    blocking |= dispatcher_.Blocking(op);
-  }
   struct Own {
     std::vector<Op> ops;
     std::vector<std::uint32_t> indices;
@@ -292,13 +271,8 @@ void Node::RunBatchSelf(const std::shared_ptr<BatchRun>& run, std::vector<Op> op
     --run->parts_out;
     Deliver(run, lock);
   };
-  if (!control && !blocking) return finish(RunOps(own->ops, nullptr));
-  Status queued = (control ? control_worker_ : workers_).Post([this, own, finish] {
-    finish(RunOps(own->ops, nullptr));
-  });
-  if (queued.ok()) return;
-  Status why(queued.code(), fmt::format("node {}: {}", options_.id, queued.message()));
-  finish(std::vector<OpResult>(own->ops.size(), OpResult{why, {}}));
+  Status queued = RunWhereItFits(own->ops, [this, own, finish] { finish(RunOps(own->ops, nullptr)); });
+  if (!queued.ok()) finish(std::vector<OpResult>(own->ops.size(), OpResult{queued, {}}));
 }
 
 void Node::Deliver(const std::shared_ptr<BatchRun>& run, std::unique_lock<std::mutex>& lock) {

@@ -47,25 +47,19 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-int Threads(pid_t pid) {
+// Entries of /proc/<pid>/<dir>; 0 when the process is gone.
+int ProcEntries(pid_t pid, const char* dir) {
   std::error_code ec;
   int n = 0;
-  for (auto it = fs::directory_iterator(fmt::format("/proc/{}/task", pid), ec);
+  for (auto it = fs::directory_iterator(fmt::format("/proc/{}/{}", pid, dir), ec);
        !ec && it != fs::directory_iterator(); it.increment(ec)) {
     ++n;
   }
   return n;
 }
 
-int OpenFds(pid_t pid) {
-  std::error_code ec;
-  int n = 0;
-  for (auto it = fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    ++n;
-  }
-  return n;
-}
+int Threads(pid_t pid) { return ProcEntries(pid, "task"); }
+int OpenFds(pid_t pid) { return ProcEntries(pid, "fd"); }
 
 // A child pids cgroup of the test's own. The destructor, run after the controller has exited
 // (declare the cgroup first), moves whatever is left back to the root cgroup and removes the

@@ -20,15 +20,7 @@ bool IsBarrier(CommandKind k) {
   return k == CommandKind::kRemove || k == CommandKind::kPingAll || k == CommandKind::kTree;
 }
 
-Op OpFor(const Command& c) {
-  switch (c.kind) {
-    case CommandKind::kPing: return {"ping", {}};
-    case CommandKind::kInfo: return {"arbor.info", c.args};
-    default: return {c.verb, c.args};
-  }
-}
-
-// The same, taking the verb and arguments out of `c`.
+// The operation a command sends, taking its verb and arguments out of `c`.
 Op TakeOp(Command& c) {
   switch (c.kind) {
     case CommandKind::kPing: return {"ping", {}};
@@ -464,7 +456,7 @@ Outcome Scheduler::RunSeries(const Command& c) {
     auto answer = std::make_shared<std::promise<Result<Reply>>>();
     std::future<Result<Reply>> reply = answer->get_future();
     Clock::time_point sent = Clock::now();
-    deployment_.Send(c.id, {OpFor(c)},
+    deployment_.Send(c.id, {Op{"ping", {}}},  // a series is of pings
                      [answer](Result<Reply> r) { answer->set_value(std::move(r)); });
     Result<Reply> r = reply.get();  // bounded: every request carries the deadline
     last_answer = Clock::now();

@@ -133,6 +133,9 @@ void AppendEntry(std::string& out, const EntrySpan& entry, std::uint32_t index);
 // The front of a batch reply whose `n` entries are `entry_bytes` long; they follow it.
 std::string BatchReplyFront(std::uint64_t id, const Status& route, std::uint64_t held,
                             std::uint32_t n);
+// The `held` field of an encoded batch reply, without reading its entries (nullopt: not a batch
+// reply, or too short to say): a hop that passes a reply up unchanged needs only this.
+std::optional<std::uint64_t> PeekBatchReplyHeld(std::span<const std::uint8_t> bytes);
 // What `entry` adds to an encoded batch reply.
 inline std::size_t EntryBytes(const BatchEntry& e) {
   return kBatchEntryHeaderBytes + (e.result.status.ok() ? e.result.text.size()
