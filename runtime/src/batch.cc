@@ -32,6 +32,8 @@ std::string EncodeBatch(const BatchRequest& q) {
   w.U32(static_cast<std::uint32_t>(q.groups.size()));
   for (const BatchGroup& g : q.groups) {
     w.U64(static_cast<std::uint64_t>(g.target));
+    w.U64(g.order.epoch);
+    w.U64(g.order.seq);
     w.U32(static_cast<std::uint32_t>(g.ops.size()));
     for (const Op& op : g.ops) WriteOp(w, op);
   }
@@ -44,17 +46,26 @@ Result<BatchView> ScanBatch(std::span<const std::uint8_t> bytes) {
   if (ReadPreamble(r, kKindBatch, "a batch")) {
     v.id = r.U64();
     v.budget_ms = r.U32();
-    // A group is at least a target, a count and one operation (a verb and an argument count).
-    std::uint32_t ngroups = r.Count(kMaxBatchOps, 8 + 4 + 8, "group");
+    // A group is at least a target, its order, a count and one operation (a verb and an
+    // argument count).
+    std::uint32_t ngroups = r.Count(kMaxBatchOps, 8 + 16 + 4 + 8, "group");
     if (ngroups == 0 && r.error().empty()) r.Fail("batch with no groups");
     v.groups.reserve(ngroups);
     for (std::uint32_t g = 0; g < ngroups && r.error().empty(); ++g) {
       std::size_t start = r.pos();
       GroupSpan span;
       span.target = static_cast<NodeId>(r.U64());
+      span.order.epoch = r.U64();
+      span.order.seq = r.U64();
+      // Numbers count from 1: a fence at 0 has admitted nothing yet.
+      if (span.order.epoch != 0 && span.order.seq == 0) r.Fail("fenced group with seq 0");
       span.first = v.nops;
       span.nops = r.Count(kMaxBatchOps - v.nops, 8, "operation");
       if (span.nops == 0 && r.error().empty()) r.Fail("group with no operations");
+      // The last operation's number, seq + nops - 1, must not wrap.
+      if (span.order.seq != 0 && span.order.seq - 1 > UINT64_MAX - span.nops && r.error().empty()) {
+        r.Fail("group sequence numbers overflow");
+      }
       for (std::uint32_t i = 0; i < span.nops && r.error().empty(); ++i) {
         r.SkipStr();
         std::uint32_t nargs = r.Count(kMaxArgsPerOp, 4, "argument");
@@ -72,7 +83,9 @@ Result<BatchView> ScanBatch(std::span<const std::uint8_t> bytes) {
 
 std::vector<Op> DecodeGroupOps(const GroupSpan& g) {
   Reader r(g.bytes);
-  r.U64();
+  r.U64();  // target
+  r.U64();  // epoch
+  r.U64();  // seq
   std::vector<Op> ops(r.U32());
   for (Op& op : ops) {
     op.verb = r.Str();

@@ -81,6 +81,7 @@ Status Node::Start(PluginSet plugins) {
     for (const VerbInfo& v : p.verbs()) dispatcher_.Add(v, *made);
     plugin_names_.push_back(p.name());
   }
+  if (Status s = OpenFence(); !s.ok()) return s;
   std::string url = config_.EndpointFor(options_.session, options_.id, options_.host);
   auto server = Server::Listen(url, link_options_, kServerContexts,
                                [this](Server::Exchange* ex, nng_msg* m) { OnRequest(ex, m); });
@@ -95,6 +96,23 @@ Status Node::Start(PluginSet plugins) {
     children_->ForgetSaved();  // a new node with an old id starts with no children
   }
   return Status::Ok();
+}
+
+// With a data directory, the sequence mark lives beside the data, so a restarted node refuses
+// what its previous process would have.
+Status Node::OpenFence() {
+  if (data_dir_.empty()) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir_, ec);
+  if (ec) return Internal(fmt::format("cannot create {}: {}", data_dir_, ec.message()));
+  Status s = fence_.Open(data_dir_ + "/sequence");
+  if (s.code() == Code::kFailedPrecondition) {
+    // Damage can only come from outside (a power loss tearing the write, an edit): a mark of
+    // nothing refuses less, never more, and the data is still served.
+    spdlog::warn("node {}: {}", options_.id, s.message());
+    return Status::Ok();
+  }
+  return s;
 }
 
 void Node::Close() {
@@ -190,17 +208,23 @@ void Node::Execute(Server::Exchange* ex, Request request) {
   server_->Reply(ex, EncodeReply(reply));
 }
 
-Status Node::RunWhereItFits(const std::vector<Op>& ops, std::function<void()> task) {
+WorkerPool* Node::PoolFor(const std::vector<Op>& ops) {
   bool blocking = false, control = false;
   for (const Op& op : ops) {
     control |= op.verb.starts_with(kControlPrefix);
     blocking |= dispatcher_.Blocking(op);
   }
-  if (!control && !blocking) {
+  if (control) return &control_worker_;
+  return blocking ? &workers_ : nullptr;
+}
+
+Status Node::RunWhereItFits(const std::vector<Op>& ops, std::function<void()> task) {
+  WorkerPool* pool = PoolFor(ops);
+  if (pool == nullptr) {
     task();
     return Status::Ok();
   }
-  Status queued = (control ? control_worker_ : workers_).Post(std::move(task));
+  Status queued = pool->Post(std::move(task));
   if (queued.ok()) return queued;
   // No worker and none can start (the host is out of tasks): each op fails with the reason,
   // and the node goes on serving everything else.

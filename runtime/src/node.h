@@ -17,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "arbor/plugin_loader.h"
 #include "child_table.h"
 #include "arbor/dispatcher.h"
+#include "arbor/fence.h"
 #include "routing.h"
 #include "server.h"
 #include "arbor/timer_queue.h"
@@ -103,8 +105,18 @@ class Node {
   void StartPart(const std::shared_ptr<BatchRun>& run, int side, NodeId target, nng_msg* msg);
   void CollectPart(const std::shared_ptr<BatchRun>& run, int side, std::uint64_t token);
   void OnPartReply(const std::shared_ptr<BatchRun>& run, int side, nng_msg* reply, Status status);
-  void RunBatchSelf(const std::shared_ptr<BatchRun>& run, std::vector<Op> ops,
-                    std::vector<std::uint32_t> indices);
+  struct OwnGroup;
+  struct OwnWork;
+  // Admits this node's groups of a batch through the fence and runs what it admits after
+  // every group admitted before (fence.h). Groups run one at a time, in the order admitted.
+  void RunBatchSelf(const std::shared_ptr<BatchRun>& run, std::vector<OwnGroup> groups);
+  // Runs `work` and the admitted work queued behind it, in order: cheap verbs inline, the
+  // rest on a worker, which goes on with the queue when done.
+  void RunOwnFrom(std::shared_ptr<OwnWork> work);
+  void FinishOwn(const OwnWork& work, std::vector<OpResult> results);
+  std::shared_ptr<OwnWork> NextOwn();
+  // The worker `ops` must run on, or null for inline.
+  WorkerPool* PoolFor(const std::vector<Op>& ops);
   void Deliver(const std::shared_ptr<BatchRun>& run, std::unique_lock<std::mutex>& lock);
   void SendBatchReply(const std::shared_ptr<BatchRun>& run, std::unique_lock<std::mutex>& lock);
   void ExpireHeld(std::uint64_t token);
@@ -129,6 +141,7 @@ class Node {
   // The child slot a target other than this node lives under: 0 left, 1 right.
   int SideOf(NodeId target) const { return RouteStep(options_.id, target) == Route::kLeft ? 0 : 1; }
   std::string ChildrenFile() const;
+  Status OpenFence();
   // Whether a child on `host` is a process of this machine, which we can watch by pid.
   bool SameMachine(const std::string& host) const;
   std::pair<std::optional<NodeId>, std::string> Parent() const;
@@ -149,6 +162,12 @@ class Node {
   std::atomic<bool> attached_{false};
   std::atomic<bool> adopt_in_flight_{false};  // before adopt_link_: its callback writes this
   std::unique_ptr<NodeLink> adopt_link_;      // to the parent's endpoint, only while cut off
+
+  // Order of this node's own groups (fence.h). A group is admitted and queued under own_mu_,
+  // so the queue holds admitted work in the order of its numbers; only its front runs.
+  SequenceFence fence_;
+  std::mutex own_mu_;
+  std::deque<std::shared_ptr<OwnWork>> own_queue_;  // guarded by own_mu_
 
   // Batches with answers still to collect, by token (node_batch.cc).
   std::mutex held_mu_;

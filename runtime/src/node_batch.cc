@@ -78,6 +78,19 @@ struct Node::BatchRun {
   std::uint64_t token = 0;  // nonzero once held
 };
 
+struct Node::OwnGroup {
+  GroupSeq order;
+  std::uint32_t first = 0;  // the batch index of its first operation
+  std::vector<Op> ops;
+};
+
+// Admitted operations of one batch, waiting for their turn.
+struct Node::OwnWork {
+  std::shared_ptr<BatchRun> run;
+  std::vector<Op> ops;
+  std::vector<std::uint32_t> indices;  // each op's index in the batch
+};
+
 void Node::OnBatch(Server::Exchange* ex, nng_msg* msg) {
   Result<BatchView> view = ScanBatch(Body(msg));
   if (!view.ok()) {
@@ -93,18 +106,13 @@ void Node::OnBatch(Server::Exchange* ex, nng_msg* msg) {
   run->waiter = ex;
   run->waiter_id = view->id;
   std::vector<const GroupSpan*> sides[2];
-  std::vector<Op> own;
-  std::vector<std::uint32_t> own_index;
+  std::vector<OwnGroup> own;
   for (const GroupSpan& g : view->groups) {
     if (g.target != options_.id) {
       sides[SideOf(g.target)].push_back(&g);
       continue;
     }
-    std::vector<Op> ops = DecodeGroupOps(g);
-    for (std::uint32_t i = 0; i < ops.size(); ++i) {
-      own.push_back(std::move(ops[i]));
-      own_index.push_back(g.first + i);
-    }
+    own.push_back({g.order, g.first, DecodeGroupOps(g)});
   }
   run->parts_out = (own.empty() ? 0 : 1) + (sides[0].empty() ? 0 : 1) + (sides[1].empty() ? 0 : 1);
   for (int side = 0; side < 2; ++side) {
@@ -131,7 +139,7 @@ void Node::OnBatch(Server::Exchange* ex, nng_msg* msg) {
     StartPart(run, side, sides[side].front()->target, sub);
   }
   if (msg != nullptr) nng_msg_free(msg);  // the views into it are not used past this point
-  if (!own.empty()) RunBatchSelf(run, std::move(own), std::move(own_index));
+  if (!own.empty()) RunBatchSelf(run, std::move(own));
 }
 
 // Sends a part's sub-batch (null: it could not be allocated) to the child on `side`.
@@ -254,25 +262,78 @@ void Node::OnPartReply(const std::shared_ptr<BatchRun>& run, int side, nng_msg* 
   Deliver(run, lock);
 }
 
-void Node::RunBatchSelf(const std::shared_ptr<BatchRun>& run, std::vector<Op> ops,
-                        std::vector<std::uint32_t> indices) {
-  struct Own {
-    std::vector<Op> ops;
-    std::vector<std::uint32_t> indices;
-  };
-  auto own = std::make_shared<Own>(Own{std::move(ops), std::move(indices)});
-  auto finish = [this, run, own](std::vector<OpResult> results) {
-    const std::size_t room = config_.max_message_bytes - kBatchReplyHeaderBytes;
-    std::unique_lock lock(run->mu);
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      CapAnswer(results[i], room);
-      run->Add(own->indices[i], true, results[i]);
+void Node::RunBatchSelf(const std::shared_ptr<BatchRun>& run, std::vector<OwnGroup> groups) {
+  auto work = std::make_shared<OwnWork>();
+  work->run = run;
+  std::vector<std::pair<std::uint32_t, Status>> refused;  // by the fence: index, why
+  bool first_in_line = false;
+  {
+    std::lock_guard lock(own_mu_);
+    for (OwnGroup& g : groups) {
+      const auto n = static_cast<std::uint32_t>(g.ops.size());
+      Status admitted = fence_.Admit(g.order, n, options_.id);
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (!admitted.ok()) {
+          refused.emplace_back(g.first + i, admitted);
+          continue;
+        }
+        work->ops.push_back(std::move(g.ops[i]));
+        work->indices.push_back(g.first + i);
+      }
     }
-    --run->parts_out;
-    Deliver(run, lock);
-  };
-  Status queued = RunWhereItFits(own->ops, [this, own, finish] { finish(RunOps(own->ops, nullptr)); });
-  if (!queued.ok()) finish(std::vector<OpResult>(own->ops.size(), OpResult{queued, {}}));
+    if (!work->ops.empty()) {
+      own_queue_.push_back(work);
+      first_in_line = own_queue_.size() == 1;
+    }
+  }
+  if (!refused.empty()) {
+    spdlog::info("node {}: {}", options_.id, refused.front().second.message());
+    std::unique_lock lock(run->mu);
+    for (const auto& [index, why] : refused) run->Add(index, true, {why, {}});
+    if (work->ops.empty()) {
+      --run->parts_out;
+      return Deliver(run, lock);
+    }
+  }
+  if (first_in_line) RunOwnFrom(std::move(work));
+}
+
+void Node::RunOwnFrom(std::shared_ptr<OwnWork> work) {
+  while (work) {
+    WorkerPool* pool = PoolFor(work->ops);
+    if (pool == nullptr) {
+      FinishOwn(*work, RunOps(work->ops, nullptr));
+    } else {
+      Status queued = pool->Post([this, work] {
+        FinishOwn(*work, RunOps(work->ops, nullptr));
+        RunOwnFrom(NextOwn());
+      });
+      if (queued.ok()) return;
+      // No worker and none can start (the host is out of tasks): each op fails with the
+      // reason, and the queue goes on.
+      Status why(queued.code(), fmt::format("node {}: {}", options_.id, queued.message()));
+      FinishOwn(*work, std::vector<OpResult>(work->ops.size(), OpResult{why, {}}));
+    }
+    work = NextOwn();
+  }
+}
+
+// The front of the queue is done: the next, if any, is the caller's to run.
+std::shared_ptr<Node::OwnWork> Node::NextOwn() {
+  std::lock_guard lock(own_mu_);
+  own_queue_.pop_front();
+  return own_queue_.empty() ? nullptr : own_queue_.front();
+}
+
+void Node::FinishOwn(const OwnWork& work, std::vector<OpResult> results) {
+  const std::size_t room = config_.max_message_bytes - kBatchReplyHeaderBytes;
+  std::unique_lock lock(work.run->mu);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    CapAnswer(results[i], room);
+    work.run->Add(work.indices[i], true, results[i]);
+  }
+  --work.run->parts_out;
+  Deliver(work.run, lock);
 }
 
 void Node::Deliver(const std::shared_ptr<BatchRun>& run, std::unique_lock<std::mutex>& lock) {

@@ -31,7 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(g.first == ops && g.nops > 0);
     ops += g.nops;
     all.push_back(&g);
-    decoded.groups.push_back({g.target, arbor::DecodeGroupOps(g)});
+    // Numbers count from 1 and never wrap: what ScanBatch accepts, a fence can compare.
+    FUZZ_CHECK(g.order.epoch == 0 || (g.order.seq > 0 && g.order.seq - 1 <= UINT64_MAX - g.nops));
+    decoded.groups.push_back({g.target, arbor::DecodeGroupOps(g), g.order});
     FUZZ_CHECK(decoded.groups.back().ops.size() == g.nops);
   }
   FUZZ_CHECK(ops == v->nops && ops <= arbor::kMaxBatchOps);

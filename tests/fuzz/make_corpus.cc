@@ -71,10 +71,14 @@ void WireSeeds() {
   Write("reply", "every_code", arbor::EncodeReply(mixed));
   Write("reply", "no_results", arbor::EncodeReply(empty));
 
-  arbor::BatchRequest many{5, 2000, {{30, {{"exec", {"x", "5"}}, {"exec", {"x"}}}},
-                                     {-7, {{"ping", {}}}},
-                                     {30, {{"arbor.info", {"limits"}}}}}};
-  arbor::BatchRequest one{6, 1, {{1, {{"", {"", "\x00\xff"}}}}}};
+  // Fenced groups (an epoch and the first operation's number) beside an unfenced one.
+  arbor::BatchRequest many{5, 2000, {{30, {{"exec", {"x", "5"}}, {"exec", {"x"}}}, {1765000000, 1}},
+                                     {-7, {{"ping", {}}}, {}},
+                                     {30, {{"arbor.info", {"limits"}}}, {1765000000, 3}}}};
+  arbor::BatchRequest one{6, 1, {{1, {{"", {"", "\x00\xff"}}}, {}}}};
+  // The largest number a group may start at.
+  arbor::BatchRequest last{8, 1, {{2, {{"exec", {"k"}}}, {UINT64_MAX, UINT64_MAX}}}};
+  Write("batch", "last_seq", arbor::EncodeBatch(last));
   Write("batch", "many_targets", arbor::EncodeBatch(many));
   Write("batch", "one_target", arbor::EncodeBatch(one));
   Write("batch", "collect", arbor::EncodeCollect({7, 1500, 3}));

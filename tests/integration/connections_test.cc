@@ -17,6 +17,7 @@
 #include <iterator>
 
 #include "processes.h"
+#include "raw_wire.h"
 #include "tree_helpers.h"
 
 using namespace arbor::testing;
@@ -25,17 +26,6 @@ namespace {
 
 constexpr int kFlood = 3000;
 constexpr int kMaxConnections = 64;  // configs/default.yaml
-
-// The session of a node, from its command line: its endpoint is abstract://arbor/<session>/<id>.
-std::string SessionOf(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string flag = std::string("--session") + '\0';
-  auto at = cmd.find(flag);
-  if (at == std::string::npos) return "";
-  at += flag.size();
-  return cmd.substr(at, cmd.find('\0', at) - at);
-}
 
 std::string AbstractName(pid_t pid, long id) {
   return "arbor/" + SessionOf(pid) + "/" + std::to_string(id);

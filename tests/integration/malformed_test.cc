@@ -21,6 +21,7 @@
 #include "arbor/batch.h"
 #include "arbor/message.h"
 #include "processes.h"
+#include "raw_wire.h"
 #include "tree_helpers.h"
 
 using namespace arbor::testing;
@@ -87,46 +88,6 @@ TEST_CASE("malformed commands get one Error line each and change nothing") {
 }
 
 namespace {
-
-// Finds the session of a node from its command line, to reach its endpoint directly.
-std::string SessionOf(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> args;
-  std::string cur;
-  for (char ch : cmd) {
-    if (ch == '\0') {
-      args.push_back(cur);
-      cur.clear();
-    } else {
-      cur += ch;
-    }
-  }
-  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--session") return args[i + 1];
-  }
-  return "";
-}
-
-// One raw request/reply exchange with a node, bypassing the controller.
-std::optional<std::string> RawExchange(const std::string& url, const std::string& bytes) {
-  nng_socket s;
-  REQUIRE(nng_req0_open(&s) == 0);
-  nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 3000);
-  nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
-  REQUIRE(nng_dial(s, url.c_str(), nullptr, 0) == 0);
-  std::optional<std::string> out;
-  if (nng_send(s, const_cast<char*>(bytes.data()), bytes.size(), 0) == 0) {
-    char* buf = nullptr;
-    size_t len = 0;
-    if (nng_recv(s, &buf, &len, NNG_FLAG_ALLOC) == 0) {
-      out = std::string(buf, len);
-      nng_free(buf, len);
-    }
-  }
-  nng_close(s);
-  return out;
-}
 
 // Connects to an abstract socket, writes `bytes`, and waits for the peer to close the
 // connection. True when it closed within a few seconds.
@@ -291,8 +252,8 @@ TEST_CASE("garbage batches and collects get an error reply and the node keeps se
   arbor::BatchRequest good;
   good.id = 78;
   good.budget_ms = 1000;
-  good.groups.push_back({5, {{"exec", {"keep"}}}});
-  good.groups.push_back({15, {{"exec", {"keep"}}, {"exec", {"keep", "2"}}}});
+  good.groups.push_back({5, {{"exec", {"keep"}}}, {}});
+  good.groups.push_back({15, {{"exec", {"keep"}}, {"exec", {"keep", "2"}}}, {}});
   std::string encoded = arbor::EncodeBatch(good);
   arbor::BatchRequest empty_group = good;
   empty_group.groups[0].ops.clear();

@@ -21,9 +21,9 @@ BatchRequest Sample() {
   BatchRequest q;
   q.id = 77;
   q.budget_ms = 1500;
-  q.groups.push_back({30, {{"exec", {"x", "5"}}, {"exec", {"x"}}}});
-  q.groups.push_back({-7, {{"ping", {}}}});
-  q.groups.push_back({30, {{"arbor.info", {"limits"}}}});
+  q.groups.push_back({30, {{"exec", {"x", "5"}}, {"exec", {"x"}}}, {1765000000000000000, 41}});
+  q.groups.push_back({-7, {{"ping", {}}}, {}});
+  q.groups.push_back({30, {{"arbor.info", {"limits"}}}, {1765000000000000000, 43}});
   return q;
 }
 
@@ -52,6 +52,10 @@ TEST_CASE("batch codec: a batch scans into its groups and every group decodes ba
   CHECK(v->groups[0].first == 0);
   CHECK(v->groups[1].first == 2);
   CHECK(v->groups[2].first == 3);
+  CHECK(v->groups[0].order.epoch == 1765000000000000000);
+  CHECK(v->groups[0].order.seq == 41);
+  CHECK(v->groups[1].order.epoch == 0);
+  CHECK(v->groups[2].order.seq == 43);
   for (std::size_t g = 0; g < 3; ++g) {
     std::vector<Op> ops = DecodeGroupOps(v->groups[g]);
     REQUIRE(ops.size() == q.groups[g].ops.size());
@@ -132,17 +136,24 @@ TEST_CASE("batch codec: limits are checked before sending and when scanning") {
   BatchRequest empty;
   CHECK(CheckBatchLimits(empty).code() == Code::kInvalidArgument);
   CHECK_FALSE(ScanBatch(Bytes(EncodeBatch(empty))).ok());
-  BatchRequest empty_group{1, 1, {{5, {}}}};
+  BatchRequest empty_group{1, 1, {{5, {}, {}}}};
   CHECK(CheckBatchLimits(empty_group).code() == Code::kInvalidArgument);
   CHECK_FALSE(ScanBatch(Bytes(EncodeBatch(empty_group))).ok());
-  BatchRequest too_many{1, 1, {{5, std::vector<Op>(kMaxBatchOps + 1, Op{"ping", {}})}}};
+  BatchRequest too_many{1, 1, {{5, std::vector<Op>(kMaxBatchOps + 1, Op{"ping", {}}), {}}}};
   CHECK(CheckBatchLimits(too_many).message() == "a batch carries 1 to 65536 operations");
   Result<BatchView> refused = ScanBatch(Bytes(EncodeBatch(too_many)));
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("malformed") != std::string::npos);
-  BatchRequest at_limit{1, 1, {{5, std::vector<Op>(kMaxBatchOps, Op{"ping", {}})}}};
+  BatchRequest at_limit{1, 1, {{5, std::vector<Op>(kMaxBatchOps, Op{"ping", {}}), {}}}};
   CHECK(CheckBatchLimits(at_limit).ok());
   CHECK(ScanBatch(Bytes(EncodeBatch(at_limit))).ok());
+  // A fenced group numbers its operations from 1, and the numbers must not wrap.
+  BatchRequest seq_zero{1, 1, {{5, {Op{"ping", {}}}, {7, 0}}}};
+  CHECK_FALSE(ScanBatch(Bytes(EncodeBatch(seq_zero))).ok());
+  BatchRequest wraps{1, 1, {{5, {Op{"ping", {}}, Op{"ping", {}}}, {7, UINT64_MAX}}}};
+  CHECK_FALSE(ScanBatch(Bytes(EncodeBatch(wraps))).ok());
+  BatchRequest last{1, 1, {{5, {Op{"ping", {}}}, {7, UINT64_MAX}}}};
+  CHECK(ScanBatch(Bytes(EncodeBatch(last))).ok());
   // A route failure must say why: an OK status on an operation that did not run is refused.
   BatchReply bad;
   bad.entries.push_back({0, false, {Status::Ok(), "x"}});

@@ -547,6 +547,14 @@ void Deployment::SendBatch(BatchRequest q, Deadline deadline, BatchDone done) {
   std::shared_ptr<NodeLink> link = root_link();
   if (!link) return done(Unavailable("the tree has no root"));
   if (Status s = CheckBatchLimits(q); !s.ok()) return done(std::move(s));
+  {
+    std::lock_guard lock(seq_mu_);
+    for (BatchGroup& g : q.groups) {
+      std::uint64_t& last = last_seq_[g.target];
+      g.order = {epoch_, last + 1};
+      last += g.ops.size();
+    }
+  }
   q.id = next_request_id_++;
   q.budget_ms = static_cast<std::uint32_t>(config_.request_ms);
   CallForBatch(*link, EncodeBatch(q), deadline, std::move(done));

@@ -19,9 +19,11 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "arbor/child.h"
 #include "arbor/batch.h"
+#include "arbor/fence.h"
 #include "arbor/config.h"
 #include "arbor/launcher.h"
 #include "arbor/restart_policy.h"
@@ -71,6 +73,8 @@ class Deployment {
   // its first reply. The replies to collects of what the root held come the same way.
   // `deadline` bounds the wait for each reply: the batch's own, set from its budget.
   using BatchDone = std::function<void(Result<BatchReply>)>;
+  // Numbers each group of `request` in this controller's order of commands to its target
+  // (fence.h), then sends it.
   void SendBatch(BatchRequest request, Deadline deadline, BatchDone done);
   void Collect(std::uint64_t token, Deadline deadline, BatchDone done);
   std::uint64_t NextRequestId() { return next_request_id_++; }
@@ -135,6 +139,12 @@ class Deployment {
   std::thread supervisor_thread_;
   std::string failure_;
   std::atomic<std::uint64_t> next_request_id_{1};
+  // The fence's numbers: this controller's epoch and, per target, the last number given out.
+  // Never reset while the controller runs (a node removed and created again keeps counting),
+  // so no number is given twice within an epoch.
+  const std::uint64_t epoch_ = NewEpoch();
+  std::mutex seq_mu_;
+  std::unordered_map<NodeId, std::uint64_t> last_seq_;  // guarded by seq_mu_
 
   mutable std::mutex mu_;  // guards model_, root_, started_, next_host_ and creating_
   TreeModel model_;

@@ -316,7 +316,7 @@ void Scheduler::SendBatch(std::shared_ptr<Batch> batch) {
       continue;
     }
     if (request.groups.empty() || request.groups.back().target != c.id) {
-      request.groups.push_back({c.id, {}});
+      request.groups.push_back({c.id, {}, {}});
     }
     // The command's verb and arguments are not needed after this: its answer needs only its
     // kind and id.

@@ -19,10 +19,14 @@
 //
 // Layout (little-endian; str = u32 length + bytes):
 //   batch:       u32 magic, u8 kind=4, u64 id, u32 budget_ms, u32 ngroups,
-//                ngroups x { i64 target, u32 nops, nops x { str verb, u32 nargs, nargs x str } }
+//                ngroups x { i64 target, u64 epoch, u64 seq, u32 nops,
+//                            nops x { str verb, u32 nargs, nargs x str } }
 //   collect:     u32 magic, u8 kind=6, u64 id, u32 budget_ms, u64 token
 //   batch reply: u32 magic, u8 kind=5, u64 id, u8 route_code, str route_message, u64 held,
 //                u32 nentries, nentries x { u32 index, u8 ran, u8 code, str text }
+// A group's epoch and seq fence it (fence.h): its operations are numbered seq, seq+1, ... in the
+// sender's epoch, and the target refuses a group older than one it has already admitted.
+// Epoch 0 means unfenced (admitted as it comes, in no particular order with the others).
 // An operation's index is its position in the batch, counting across groups. A reply answers
 // each index at most once. An index it leaves out is held under `held`; when `held` is 0 nothing
 // is held, and an index never answered is lost (the requester says so). A route status other
@@ -53,9 +57,16 @@ inline constexpr std::size_t kBatchEntryHeaderBytes = 4 + 1 + 1 + 4;
 // The wire kind of a message (the byte after the magic), or nullopt when it is not arbor's.
 std::optional<std::uint8_t> PeekKind(std::span<const std::uint8_t> bytes);
 
+// Where a group stands in its sender's order of commands to its target (fence.h).
+struct GroupSeq {
+  std::uint64_t epoch = 0;  // the sender's incarnation; 0: unfenced
+  std::uint64_t seq = 0;    // the number of the group's first operation
+};
+
 struct BatchGroup {
   NodeId target = 0;
   std::vector<Op> ops;
+  GroupSeq order;
 };
 
 struct BatchRequest {
@@ -87,6 +98,7 @@ struct Collect {
 // only the operations it runs, and forwards the others by copying.
 struct GroupSpan {
   NodeId target = 0;
+  GroupSeq order;
   std::uint32_t first = 0;  // index of its first operation in the batch
   std::uint32_t nops = 0;
   std::span<const std::uint8_t> bytes;  // from the target to the end of the last operation
