@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The chaos suite (tests/chaos/, docs/chaos.md): a self-healing tree under random kill -9,
+# SIGSTOP and bursts of kills, with a pipelined workload whose history is then checked for lost,
+# stale, reordered and phantom values (tests/chaos/checker.py), and the time the tree takes to
+# heal after the last fault.
+#   tools/chaos.sh [--seed N] [--duration S] [--runs K] [--bin DIR] [--out DIR] [chaos.py args]
+#       K consecutive runs (default 1) with seeds N..N+K-1 (default: a random N), then a table
+#   tools/chaos.sh --smoke   CI: the checker's self-test; a 30 s run with seed 1 and fsync that
+#                            must pass (no anomaly, healed within 10 s); a 12 s run with
+#                            durability none and kills only that must report lost writes (the
+#                            proof the checker can fail)
+#   tools/chaos.sh --long    10 runs of 75 s (the issue's long mode); other args still apply
+# Any other argument goes to tests/chaos/chaos.py (--help lists them: --faults, --durability,
+# --nodes, --rate, --heal-limit...). Each run leaves its files in DIR/run-<seed>/ (default DIR:
+# a new /tmp/arbor-chaos.XXXXXX). Exit status 0 when every run passed.
+# Builds nothing unless the binaries are missing (then tools/dev.sh build, for the default
+# --bin). Needs only Debian's python3 (standard library, 3.9+).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  # Debian's interpreter first: the suite uses only its standard library.
+  if [ -x /usr/bin/python3 ]; then python=/usr/bin/python3; else python=python3; fi
+fi
+
+smoke=false long=false seed='' duration='' runs=1 bin="$repo/build/bin" out='' pass=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=true ;;
+    --long) long=true ;;
+    --seed) seed=$2; shift ;;
+    --duration) duration=$2; shift ;;
+    --runs) runs=$2; shift ;;
+    --bin) bin=$2; shift ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) pass+=("$1") ;;
+  esac
+  shift
+done
+case "$runs" in ''|*[!0-9]*|0) echo "chaos.sh: --runs needs a positive number" >&2; exit 2 ;; esac
+case "$seed" in *[!0-9]*) echo "chaos.sh: --seed needs a number" >&2; exit 2 ;; esac
+
+if [ ! -x "$bin/arbor" ] || [ ! -x "$bin/arbor-node" ]; then
+  if [ "$bin" = "$repo/build/bin" ]; then
+    tools/dev.sh build
+  else
+    echo "chaos.sh: no arbor and arbor-node in $bin" >&2
+    exit 2
+  fi
+fi
+bin=$(cd "$bin" && pwd)
+
+[ -n "$out" ] || out=$(mktemp -d /tmp/arbor-chaos.XXXXXX)
+mkdir -p "$out"
+echo "chaos.sh: runs in $out" >&2
+
+results=()   # one "seed dir" per run, in order
+failed=0
+
+# one_run SEED [chaos.py args...]: one run into $out/run-SEED; its result is in summary.json.
+one_run() {
+  local s=$1 dir="$out/run-$1"
+  shift
+  rm -rf "$dir"
+  echo "=== chaos run, seed $s: chaos.py $*" >&2
+  if ! "$python" tests/chaos/chaos.py --bin "$bin" --seed "$s" --out "$dir" "$@"; then
+    failed=$((failed + 1))
+  fi
+  results+=("$s $dir")
+}
+
+table() {
+  "$python" - "${results[@]}" <<'EOF'
+import json, os, sys
+rows = [("run", "seed", "commands", "availability", "anomalies", "heal s", "result")]
+for n, arg in enumerate(sys.argv[1:], 1):
+    seed, path = arg.split(" ", 1)
+    try:
+        with open(os.path.join(path, "summary.json")) as f:
+            s = json.load(f)
+    except (OSError, ValueError):
+        rows.append((str(n), seed, "-", "-", "-", "-", "no summary"))
+        continue
+    kinds = " ".join("%s=%d" % kv for kv in sorted(s["anomaly_kinds"].items()))
+    avail = s.get("availability")
+    rows.append((str(n), seed, str(s["commands"]),
+                 "%.1f%%" % (100 * avail) if avail is not None else "-",
+                 "%d%s" % (s["anomalies"], " (%s)" % kinds if kinds else ""),
+                 "%.2f" % s["heal_s"] if s.get("heal_s") is not None else "never",
+                 ("pass" if s["passed"] else "FAIL") +
+                 (" (expected anomalies)" if s.get("expect_anomalies") else "")))
+widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+for r in rows:
+    print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+EOF
+}
+
+if $smoke; then
+  echo "=== chaos: checker self-test" >&2
+  if ! "$python" tests/chaos/checker.py --self-test; then
+    echo "chaos.sh: the checker's self-test failed" >&2
+    exit 1
+  fi
+  one_run "${seed:-1}" --duration "${duration:-30}" --durability fsync "${pass[@]}"
+  one_run "$(( ${seed:-1} + 1 ))" --duration 12 --durability none --faults kill \
+    --expect-anomalies lost-write --show 2 "${pass[@]}"
+else
+  if $long; then
+    [ "$runs" -gt 1 ] || runs=10
+    duration=${duration:-75}
+  fi
+  [ -n "$seed" ] || seed=$(( (RANDOM << 15 | RANDOM) % 1000000 + 1 ))
+  args=()
+  [ -z "$duration" ] || args+=(--duration "$duration")
+  for ((i = 0; i < runs; i++)); do
+    one_run "$((seed + i))" "${args[@]}" "${pass[@]}"
+  done
+fi
+
+table
+echo "chaos.sh: $((${#results[@]} - failed)) of ${#results[@]} runs passed (files in $out)" >&2
+[ "$failed" -eq 0 ]
