@@ -14,15 +14,19 @@
 # --nodes, --rate, --heal-limit...). Each run leaves its files in DIR/run-<seed>/ (default DIR:
 # a new /tmp/arbor-chaos.XXXXXX). Exit status 0 when every run passed.
 # Builds nothing unless the binaries are missing (then tools/dev.sh build, for the default
-# --bin). Needs only Debian's python3 (standard library, 3.9+).
+# --bin). Needs only Debian's python3 (standard library, 3.9+), installed when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
+# Debian's interpreter (installed when missing, as tools/dev.sh installs what it needs): the
+# suite uses only its standard library. PYTHON=... picks another.
 python=${PYTHON:-}
 if [ -z "$python" ]; then
-  # Debian's interpreter first: the suite uses only its standard library.
-  if [ -x /usr/bin/python3 ]; then python=/usr/bin/python3; else python=python3; fi
+  # shellcheck source=lib/packages.sh
+  source tools/lib/packages.sh
+  ensure_packages python3
+  python=/usr/bin/python3
 fi
 
 smoke=false long=false seed='' duration='' runs=1 bin="$repo/build/bin" out='' pass=()
