@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace arbor {
@@ -31,8 +32,14 @@ std::vector<ChildReport> ChildTable::Report() {
   std::lock_guard lock(mu_);
   std::vector<ChildReport> out;
   for (const Slot& s : slots_) {
-    if (!s.child) continue;
-    out.push_back({s.child->id, StateName(s.state), s.restarts, s.child->pid, s.child->host});
+    if (!s.child) {
+      // Saved but not taken back yet: a recovery is on its way (Node::RecoverChild).
+      if (s.saved) out.push_back({s.saved->id, StateName(State::kRestarting), s.restarts, -1, s.saved->host});
+      continue;
+    }
+    // Down or restarting, the process the handle names is gone: no pid rather than a stale one.
+    std::int64_t pid = s.state == State::kUp ? s.child->pid : -1;
+    out.push_back({s.child->id, StateName(s.state), s.restarts, pid, s.child->host});
   }
   return out;
 }
@@ -57,16 +64,19 @@ const char* ChildTable::StateName(State s) {
   return "?";
 }
 
-// One line per child: "<id> <host>" (host "-" when the deployment has no hosts).
+// One line per child: "<id> <host> <pid>" (host "-" when the deployment has no hosts).
 void ChildTable::SaveLocked() {
   if (file_.empty()) return;
+  std::string text;
+  for (const Slot& s : slots_) {
+    if (!s.saved) continue;
+    text += fmt::format("{} {} {}\n", s.saved->id, s.saved->host.empty() ? "-" : s.saved->host,
+                        s.saved->pid);
+  }
+  if (text == written_) return;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(file_).parent_path(), ec);
   std::string tmp = file_ + ".tmp";
-  std::string text;
-  for (const Slot& s : slots_) {
-    if (s.child) text += std::to_string(s.child->id) + " " + (s.child->host.empty() ? "-" : s.child->host) + "\n";
-  }
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return spdlog::error("cannot write {}: {}", tmp, std::strerror(errno));
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -74,19 +84,22 @@ void ChildTable::SaveLocked() {
   ::close(fd);
   if (!ok) return spdlog::error("cannot write {}", tmp);
   std::filesystem::rename(tmp, file_, ec);
+  if (!ec) written_ = std::move(text);
 }
 
-std::vector<std::pair<NodeId, std::string>> ChildTable::Saved() const {
-  std::vector<std::pair<NodeId, std::string>> out;
+std::vector<ChildTable::SavedChild> ChildTable::Saved() const {
+  std::vector<SavedChild> out;
   if (file_.empty()) return out;
   std::ifstream in(file_);
   for (std::string line; std::getline(in, line) && out.size() < 2;) {
     std::istringstream words(line);
-    std::string id_text, host;
-    words >> id_text >> host;
+    std::string id_text, host, pid_text;
+    words >> id_text >> host >> pid_text;
     std::optional<NodeId> id = ParseNodeId(id_text);
     if (!id) continue;  // a damaged line: that child is not recovered, the rest are
-    out.emplace_back(*id, host == "-" ? "" : host);
+    std::optional<NodeId> pid = ParseNodeId(pid_text);  // absent in files of older versions
+    bool plausible = pid && *pid > 0 && *pid <= INT32_MAX;
+    out.push_back({*id, host == "-" ? "" : host, plausible ? static_cast<pid_t>(*pid) : -1});
   }
   return out;
 }

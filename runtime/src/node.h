@@ -132,8 +132,13 @@ class Node {
   void Respawn(int side, std::uint64_t generation);
   NodeLaunch LaunchFor(NodeId child, const std::string& host) const;
   void AskForAdoption();
+  void CheckListener();
   void RecoverChildren();
-  void RecoverChild(NodeId id, const std::string& host);
+  // One attempt at the saved child on `side`; the next is scheduled when it fails.
+  void RecoverChild(int side, int attempt);
+  // The saved child's process, if it runs and answers as that node.
+  std::optional<ChildHandle> Reclaim(const ChildTable::SavedChild& child);
+  bool ForgetRecovering(int side, NodeId child);
 
   // The sweep (node_sweep.cc).
   void Sweep(Server::Exchange* ex, std::uint64_t request_id, Deadline deadline);
@@ -161,6 +166,7 @@ class Node {
   mutable std::mutex parent_mu_;  // an external node learns its parent when attached
   std::atomic<bool> attached_{false};
   std::atomic<bool> adopt_in_flight_{false};  // before adopt_link_: its callback writes this
+  Clock::time_point listener_checked_;        // by CheckListener(), on the supervisor thread
   std::unique_ptr<NodeLink> adopt_link_;      // to the parent's endpoint, only while cut off
 
   // Order of this node's own groups (fence.h). A group is admitted and queued under own_mu_,

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "arbor/node_process.h"
 #include "headroom.h"
 #include "node.h"
 
@@ -30,6 +31,9 @@ class Started final : public Launcher {
 // 15 refused connects a second, each one spinning nng's poller thread). The slot and its link
 // stay, so requests routed to it still answer "unavailable", tree and pingall still report it,
 // and remove still finds it. Only adoption brings such a slot back, with a link of its own.
+// The exit status of a node whose listener broke (CheckListener): EX_TEMPFAIL, "try again".
+constexpr int kListenerLostExit = 75;
+
 void LeaveDown(ChildTable::Slot& slot) {
   slot.state = ChildTable::State::kDown;
   if (slot.child && slot.child->link) slot.child->link->StopDialing();
@@ -92,6 +96,7 @@ OpResult Node::Spawn(const SpawnArgs& args) {
     slot.busy = false;
     if (!started.ok()) return {started.status(), {}};
     SpawnedReply reply{started->pid};
+    slot.saved = ChildTable::SavedChild{child, args.host, started->pid};
     slot.child = std::move(started).value();
     slot.state = ChildTable::State::kUp;
     slot.restarts = 0;
@@ -132,14 +137,35 @@ OpResult Node::Remove(NodeId child) {
     ++slot.generation;
     return h;
   });
+  if (!handle && ForgetRecovering(side, child)) return {};
   if (!handle) return {NotFound(fmt::format("node {} has no child {}", options_.id, child)), {}};
   StopChild(*handle, supervisor_, DeadlineIn(std::chrono::milliseconds(config_.request_ms)));
-  children_->WithSaved([&](ChildTable::Slots& slots) { slots[side].busy = false; });
+  children_->WithSaved([&](ChildTable::Slots& slots) {
+    slots[side].busy = false;
+    slots[side].saved.reset();  // the one change that takes a child off the list
+  });
   return {};
 }
 
+// A removed child that is still being recovered: it leaves the list, so recovery stops, and an
+// old process that still runs (paused, say) is killed; its own children exit after their grace.
+bool Node::ForgetRecovering(int side, NodeId child) {
+  std::optional<ChildTable::SavedChild> gone = children_->WithSaved([&](ChildTable::Slots& slots) {
+    std::optional<ChildTable::SavedChild> out;
+    ChildTable::Slot& slot = slots[side];
+    if (slot.child || slot.busy || !slot.saved || slot.saved->id != child) return out;
+    out = slot.saved;
+    slot.saved.reset();
+    return out;
+  });
+  if (!gone) return false;
+  if (SameMachine(gone->host) && NodeProcessRuns(gone->pid, options_.session, gone->id)) ::kill(gone->pid, SIGKILL);
+  return true;
+}
+
 void Node::StopChildren() {
-  auto taken = children_->WithSaved([](ChildTable::Slots& slots) {
+  // The saved list stays: a node stopped at its orphan grace is started again from it.
+  auto taken = children_->With([](ChildTable::Slots& slots) {
     std::array<std::optional<ChildHandle>, 2> out;
     for (int side = 0; side < 2; ++side) {
       ChildTable::Slot& slot = slots[side];
@@ -255,7 +281,7 @@ void Node::Respawn(int side, std::uint64_t generation) {
   NodeLaunch launch = LaunchFor(who->first, who->second);
   launch.respawn = true;
   Result<LaunchedNode> started = launcher_.Launch(launch);
-  children_->With([&](ChildTable::Slots& slots) {
+  children_->WithSaved([&](ChildTable::Slots& slots) {
     ChildTable::Slot& slot = slots[side];
     if (!slot.child || slot.generation != generation) {
       if (started.ok() && started->local_pid > 0) ::kill(started->local_pid, SIGKILL);
@@ -273,6 +299,7 @@ void Node::Respawn(int side, std::uint64_t generation) {
     }
     slot.child->pid = started->pid;
     slot.child->local_pid = started->local_pid;
+    slot.saved = ChildTable::SavedChild{who->first, who->second, started->pid};
     if (Status s = slot.child->link ? slot.child->link->Redial() : Status::Ok(); !s.ok()) {
       spdlog::error("cannot dial respawned child {}: {}", who->first, s.ToString());
     }
@@ -311,6 +338,7 @@ OpResult Node::Adopt(const AdoptArgs& a) {
     if (!up) return {Unavailable(fmt::format("cannot reach node {} to adopt it", a.id)), {}};
     if (slot.child && slot.child->link) slot.child->link->Close();
     handle.link = std::move(link).value();
+    slot.saved = ChildTable::SavedChild{a.id, a.host, static_cast<pid_t>(a.pid)};
     slot.child = std::move(handle);
     slot.state = ChildTable::State::kUp;
     slot.adopted = true;
@@ -322,10 +350,34 @@ OpResult Node::Adopt(const AdoptArgs& a) {
 }
 
 void Node::OnTick(bool cut_off) {
-  if (cut_off) return AskForAdoption();
+  if (cut_off) {
+    // Only a node that will be taken back has a parent to wait for (see CheckListener).
+    if (RestartBudget::Enabled(config_) && !options_.external) CheckListener();
+    return AskForAdoption();
+  }
+  listener_checked_ = {};
   // Back in the tree: drop the link to the parent's endpoint, which would otherwise count as
   // an upstream connection and hide a later cut-off.
   if (adopt_link_ && !adopt_in_flight_) adopt_link_.reset();
+}
+
+// Cut off, a node checks that it can still be reached (Server::ListenerWorks: nng 1.5.2 can
+// stop accepting for good), at once and then every second. One that cannot be reached any
+// more exits at once, leaving its children running: its parent starts it again (its own
+// child, or one it watches while recovering it), and the new process takes the children back
+// and loads the data. Waiting would only lead to the same exit at the orphan grace, with the
+// whole subtree stopped.
+void Node::CheckListener() {
+  auto now = Clock::now();
+  if (listener_checked_ != Clock::time_point{} && now - listener_checked_ < std::chrono::seconds(1)) {
+    return;
+  }
+  listener_checked_ = now;
+  if (server_->ListenerWorks(std::chrono::milliseconds(200))) return;
+  spdlog::error("node {}: its listener accepts no connection any more (nng 1.5.2, "
+                "nanomsg/nng#1518); exiting for its parent to start it again", options_.id);
+  spdlog::default_logger()->flush();
+  std::_Exit(kListenerLostExit);
 }
 
 // Cut off from the parent (it died): ask its endpoint, where a respawned parent will listen,
@@ -361,60 +413,95 @@ std::string Node::ChildrenFile() const {
   return data_dir_ + "/children";
 }
 
-// A respawned node takes back the children its previous process had: each one that still runs
-// is dialled at its endpoint (and watched, since it is no longer our process); one that died
-// meanwhile, with nobody left to notice, is started again and loads its own data.
+// A respawned node takes back the children its previous process had (ChildTable's saved list):
+// each one that still runs is dialled at its endpoint and watched, since it is no longer our
+// process; one that is gone is started again and loads its own data. A child whose old
+// process still runs but does not answer (paused) is waited for, never doubled: a second
+// process could not listen on its address anyway, and the first would come back to a parent
+// that no longer knows it. Attempts go on, further and further apart, until the child is back,
+// adopted or removed: a durable subtree always comes back once its parent is up.
 void Node::RecoverChildren() {
-  for (const auto& [id, host] : children_->Saved()) RecoverChild(id, host);
+  std::vector<ChildTable::SavedChild> saved = children_->Saved();
+  children_->WithSaved([&](ChildTable::Slots& slots) {
+    for (const ChildTable::SavedChild& c : saved) {
+      if (c.id != options_.id && !slots[SideOf(c.id)].saved) slots[SideOf(c.id)].saved = c;
+    }
+  });
+  for (int side = 0; side < 2; ++side) RecoverChild(side, 0);
 }
 
-void Node::RecoverChild(NodeId id, const std::string& host) {
-  int side = SideOf(id);
-  bool free = children_->With([&](ChildTable::Slots& slots) {
-    if (slots[side].child || slots[side].busy) return false;  // adopted already
-    slots[side].busy = true;
-    return true;
-  });
-  if (!free) return;
-  auto link = NodeLink::Dial(config_.EndpointFor(options_.session, id, host), link_options_);
-  std::optional<ChildHandle> handle;
-  bool ours = false;
-  if (link.ok() && (*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(300)))) {
-    Request q;
-    q.target = id;
-    q.budget_ms = 1000;
-    q.ops.push_back({std::string(kIdentifyVerb), {}});
-    Result<Reply> r = (*link)->Call(q, DeadlineIn(std::chrono::milliseconds(1000)));
-    Result<Identity> who = r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok()
-                               ? DecodeIdentity(r->results[0].text)
-                               : Result<Identity>(Unavailable("no answer"));
-    if (who.ok() && who->id == id) {
-      pid_t local = SameMachine(host) ? static_cast<pid_t>(who->pid) : -1;
-      handle = ChildHandle{id, static_cast<pid_t>(who->pid), local, (*link)->url(),
-                           std::move(link).value(), host, false};
-    }
+std::optional<ChildHandle> Node::Reclaim(const ChildTable::SavedChild& c) {
+  auto link = NodeLink::Dial(config_.EndpointFor(options_.session, c.id, c.host), link_options_);
+  if (!link.ok() || !(*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(300)))) {
+    return std::nullopt;
   }
-  if (!handle) {
-    NodeLaunch launch = LaunchFor(id, host);
+  Request q;
+  q.target = c.id;
+  q.budget_ms = 1000;
+  q.ops.push_back({std::string(kIdentifyVerb), {}});
+  Result<Reply> r = (*link)->Call(q, DeadlineIn(std::chrono::milliseconds(1000)));
+  Result<Identity> who = r.ok() && r->route.ok() && r->results.size() == 1 && r->results[0].status.ok()
+                             ? DecodeIdentity(r->results[0].text)
+                             : Result<Identity>(Unavailable("no answer"));
+  if (!who.ok() || who->id != c.id) return std::nullopt;
+  pid_t local = SameMachine(c.host) ? static_cast<pid_t>(who->pid) : -1;
+  return ChildHandle{c.id, static_cast<pid_t>(who->pid), local, (*link)->url(),
+                     std::move(link).value(), c.host, false};
+}
+
+void Node::RecoverChild(int side, int attempt) {
+  if (closing_) return;
+  auto saved = children_->With([&](ChildTable::Slots& slots) {
+    std::optional<ChildTable::SavedChild> out;
+    ChildTable::Slot& slot = slots[side];
+    if (!slot.saved || slot.child || slot.busy) return out;  // back, adopted, or being changed
+    slot.busy = true;
+    out = slot.saved;
+    return out;
+  });
+  if (!saved) return;
+  std::optional<ChildHandle> handle = Reclaim(*saved);
+  bool ours = false;
+  std::string why;
+  if (!handle && SameMachine(saved->host) && NodeProcessRuns(saved->pid, options_.session, saved->id)) {
+    why = fmt::format("its process {} runs but does not answer", saved->pid);
+  } else if (!handle) {
+    NodeLaunch launch = LaunchFor(saved->id, saved->host);
     launch.respawn = true;
     Result<ChildHandle> started = StartChild(launcher_, launch, link_options_);
-    if (started.ok()) handle = std::move(started).value(), ours = true;
+    if (started.ok()) {
+      handle = std::move(started).value();
+      ours = true;
+    } else {
+      why = started.status().message();
+    }
   }
-  children_->WithSaved([&](ChildTable::Slots& slots) {
+  bool again = children_->WithSaved([&](ChildTable::Slots& slots) {
     ChildTable::Slot& slot = slots[side];
     slot.busy = false;
-    if (!handle) return spdlog::error("could not recover child {}", id);
-    if (slot.child) {  // adopted while we worked: keep that one
+    if (!slot.saved || slot.saved->id != saved->id || slot.child) {  // removed or adopted meanwhile
       if (ours && handle->local_pid > 0) ::kill(handle->local_pid, SIGKILL);
-      return;
+      return false;
     }
+    if (!handle) return true;
     if (!ours && handle->local_pid > 0) supervisor_.WatchForeign(handle->local_pid);
+    slot.saved->pid = handle->pid;
     slot.child = std::move(handle);
     slot.state = ChildTable::State::kUp;
     slot.adopted = !ours;
     ++slot.generation;
-    spdlog::warn("recovered child {} ({})", id, ours ? "restarted" : "still running");
+    spdlog::warn("recovered child {} ({})", saved->id, ours ? "restarted" : "still running");
+    return false;
   });
+  if (!again || closing_) return;
+  // Said once, then every 30 attempts (about half a minute): enough to see why in the log.
+  if (attempt % 30 == 0) spdlog::warn("child {} not recovered yet: {}; trying again", saved->id, why);
+  auto delay = std::min(std::chrono::milliseconds(50) * (1 << std::min(attempt, 5)),
+                        std::chrono::milliseconds(1000));
+  Status armed = timers_.After(Clock::now() + delay, [this, side, attempt] {
+    if (!closing_) (void)control_worker_.Post([this, side, attempt] { RecoverChild(side, attempt + 1); });
+  });
+  if (!armed.ok()) spdlog::error("child {} will not be recovered: {}", saved->id, armed.message());
 }
 
 }  // namespace arbor

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <iterator>
 #include <span>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 
 #include "arbor/batch.h"
 #include "nng_status.h"
@@ -68,22 +70,47 @@ Result<std::unique_ptr<Server>> Server::Listen(const std::string& url, const Lin
   // ADD_PRE, not ADD_POST: a pipe closed there is refused before the socket uses it.
   nng_pipe_notify(s->socket_, NNG_PIPE_EV_ADD_PRE, &Server::OnPipeEvent, s.get());
   nng_pipe_notify(s->socket_, NNG_PIPE_EV_REM_POST, &Server::OnPipeEvent, s.get());
+  s->tls_ = o.tls;
   nng_listener listener;
-  int rv = nng_listener_create(&listener, s->socket_, url.c_str());
-  if (rv == 0 && IsTlsUrl(url)) {
-    if (Status st = ConfigureTls(listener, o.tls); !st.ok()) {
-      nng_close(s->socket_);
-      return Status(st.code(), fmt::format("{}: {}", what, st.message()));
-    }
-  }
-  if (rv == 0) rv = nng_listener_start(listener, 0);
-  if (rv != 0) {
+  if (Status st = s->StartListener(url, &listener); !st.ok()) {
     nng_close(s->socket_);
-    return FromNng(rv, what);
+    return Status(st.code(), fmt::format("{}: {}", what, st.message()));
   }
   s->url_ = BoundUrl(listener, url);
   s->max_contexts_ = std::max(1, max_contexts);
   return s;
+}
+
+Status Server::StartListener(const std::string& url, nng_listener* out) {
+  int rv = nng_listener_create(out, socket_, url.c_str());
+  if (rv != 0) return FromNng(rv, "create the listener");
+  if (IsTlsUrl(url)) {
+    if (Status st = ConfigureTls(*out, tls_); !st.ok()) {
+      nng_listener_close(*out);
+      return st;
+    }
+  }
+  if (rv = nng_listener_start(*out, 0); rv != 0) {
+    nng_listener_close(*out);
+    return FromNng(rv, "start the listener");
+  }
+  return Status::Ok();
+}
+
+bool Server::ListenerWorks(std::chrono::milliseconds within) {
+  const std::uint64_t before = admitted_.load();
+  nng_socket probe;
+  if (nng_req0_open(&probe) != 0) return true;  // cannot tell: assume it works
+  nng_dialer dialer;
+  bool dialled = nng_dialer_create(&dialer, probe, url_.c_str()) == 0 &&
+                 (!IsTlsUrl(url_) || ConfigureTls(dialer, tls_, UrlHost(url_)).ok()) &&
+                 nng_dialer_start(dialer, NNG_FLAG_NONBLOCK) == 0;
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (dialled && admitted_.load() == before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  nng_close(probe);
+  return !dialled || admitted_.load() != before;
 }
 
 Status Server::Start() {
@@ -137,6 +164,7 @@ void Server::OnPipeEvent(nng_pipe pipe, nng_pipe_ev event, void* arg) {
   {
     std::lock_guard lock(self->pipes_mu_);
     if (event == NNG_PIPE_EV_ADD_PRE) {
+      self->admitted_.fetch_add(1);
       self->AdmitLocked(id, to_close);
     } else if (auto it = self->pipes_.find(id); it != self->pipes_.end()) {
       // Not found: a pipe AdmitLocked closed, already forgotten.

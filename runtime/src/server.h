@@ -67,6 +67,16 @@ class Server {
 
   void Close();
 
+  // nng 1.5.2 (nanomsg/nng#1518, fixed in 1.6): when a connection closes while its handshake
+  // is under way, the listener stops handing new connections to the socket, for good, while
+  // the transport still completes their handshakes: the peer believes it is connected, and its
+  // requests go nowhere. A paused node meets this as soon as it resumes, when the peers that
+  // gave up on it meanwhile have closed their connections in its backlog; so can any node a
+  // dying peer was connecting to. Nor can the listener be replaced: the broken one keeps its
+  // address. ListenerWorks() dials this server, with no hello (it must not count as a parent),
+  // and says whether the connection reached the socket within `within`.
+  bool ListenerWorks(std::chrono::milliseconds within);
+
  private:
   Server() = default;
   static void OnAio(void* arg);
@@ -79,8 +89,13 @@ class Server {
   // Opens one more context and starts it receiving. Runs under mu_.
   Status AddExchangeLocked();
 
+  // Makes and starts a listener on `url` (TLS set first when it is a tls+tcp one).
+  Status StartListener(const std::string& url, nng_listener* out);
+
   std::string url_;
   nng_socket socket_ = NNG_SOCKET_INITIALIZER;
+  TlsFiles tls_;
+  std::atomic<std::uint64_t> admitted_{0};  // connections that reached the socket
   Handler handler_;
   std::vector<std::unique_ptr<Exchange>> exchanges_;
   struct Pipe {

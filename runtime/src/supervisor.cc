@@ -142,12 +142,23 @@ void Supervisor::Reap() {
   }
 }
 
+// How much later than asked a poll may return before the process counts as having been stopped.
+constexpr int kStallSlackMs = 200;
+
 Supervisor::Exit Supervisor::Run() {
   auto cut_off_since = std::chrono::steady_clock::now();
   bool busy = true;  // cut off, or watching foreign pids: tick fast
   for (;;) {
     pollfd fds[3] = {{signal_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {options_.lifeline_fd, POLLIN, 0}};
-    int n = poll(fds, options_.lifeline_fd >= 0 ? 3 : 2, busy ? kTickMs : kIdleTickMs);
+    const int timeout_ms = busy ? kTickMs : kIdleTickMs;
+    const auto before = std::chrono::steady_clock::now();
+    int n = poll(fds, options_.lifeline_fd >= 0 ? 3 : 2, timeout_ms);
+    // Time this process did not run (SIGSTOP, a VM stall) is not time cut off: the parent may
+    // have died and come back meanwhile, and needs a grace of running time to take this node
+    // back. A poll that returns far later than it should marks such a gap.
+    const auto overslept = std::chrono::steady_clock::now() - before -
+                           std::chrono::milliseconds(timeout_ms + kStallSlackMs);
+    if (overslept > std::chrono::steady_clock::duration::zero()) cut_off_since += overslept;
     if (n < 0 && errno != EINTR) return Exit::kStopped;
     Reap();  // also on timeouts: a SIGCHLD that arrived before the signalfd existed
     {

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <cstring>
@@ -104,6 +105,17 @@ std::vector<pid_t> NodesOfSession(const std::string& session) {
     }
   }
   return out;
+}
+
+pid_t NodePid(const std::string& session, long id) {
+  pid_t found = -1;
+  const std::string flag = " --id " + std::to_string(id) + " ";
+  for (pid_t pid : NodesOfSession(session)) {
+    std::string cmd = ReadProcFile("/proc/" + std::to_string(pid) + "/cmdline");
+    for (char& c : cmd) c = c == '\0' ? ' ' : c;
+    if (cmd.find(flag) != std::string::npos) found = std::max(found, pid);
+  }
+  return found;
 }
 
 int SpawnUnblocked(pid_t* pid, char* const argv[], const posix_spawn_file_actions_t* fa,

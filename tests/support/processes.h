@@ -28,6 +28,8 @@ bool WaitFor(std::function<bool()> condition, std::chrono::milliseconds timeout)
 long WakeUps(pid_t pid);
 // Every running arbor-node process whose command line contains `session`.
 std::vector<pid_t> NodesOfSession(const std::string& session);
+// The running arbor-node of `session` with id `id` (the newest if, for a moment, two are), or -1.
+pid_t NodePid(const std::string& session, long id);
 
 // posix_spawn(p) of `argv` with the file actions `fa`, and with no signal blocked: the test
 // binaries block SIGCHLD (support/main.cc), and a program that waits for its own children

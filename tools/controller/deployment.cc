@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "arbor/node_process.h"
 #include "arbor/config_handoff.h"
 
 namespace arbor::controller {
@@ -468,6 +469,12 @@ std::vector<std::string> Deployment::Tree() {
   return lines;
 }
 
+// Whether a node on `host` runs on this machine, where its pid can be checked.
+bool Deployment::IsLocal(const std::string& host) const {
+  const HostSpec* h = config_.Host(host);
+  return host.empty() || (h != nullptr && h->launch == HostSpec::Launch::kLocal);
+}
+
 std::vector<TreeRow> Deployment::TreeRows() {
   Swept swept = Sweep();
   std::vector<TreeRow> rows;
@@ -475,17 +482,20 @@ std::vector<TreeRow> Deployment::TreeRows() {
   if (!model_.root()) return rows;
   std::function<void(NodeId, int)> walk = [&](NodeId id, int depth) {
     const TreeModel::Entry* e = model_.Find(id);
-    TreeRow row{id, e->parent, depth, "unreachable", e->pid, 0, std::nullopt};
+    TreeRow row{id, e->parent, depth, "unreachable", -1, 0, std::nullopt};
     std::string host = e->host;
     if (auto it = started_.find(id); it != started_.end()) {
       // "up" here only means its process runs; whether it answers is the sweep's to say.
-      row.state = it->second.state == "up" ? "unreachable" : it->second.state;
+      const bool runs = it->second.state == "up";
+      row.state = runs ? "unreachable" : it->second.state;
       row.restarts = it->second.restarts;
-      row.pid = it->second.pid;
+      row.pid = runs ? it->second.pid : -1;
     } else if (auto rep = swept.child_report.find(id); rep != swept.child_report.end()) {
       row.state = rep->second.state;
       row.restarts = rep->second.restarts;
-      row.pid = rep->second.pid;
+      row.pid = rep->second.pid;  // -1 from a parent that knows its child's process is gone
+    } else if (IsLocal(host) && NodeProcessRuns(static_cast<pid_t>(e->pid), session_, id)) {
+      row.pid = e->pid;  // nobody above it answers, but its process is still there
     }
     if (auto it = swept.reached.find(id); it != swept.reached.end()) {
       row.state = "up";

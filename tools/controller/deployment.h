@@ -143,6 +143,7 @@ class Deployment {
   // Never reset while the controller runs (a node removed and created again keeps counting),
   // so no number is given twice within an epoch.
   const std::uint64_t epoch_ = NewEpoch();
+  bool IsLocal(const std::string& host) const;
   std::mutex seq_mu_;
   std::unordered_map<NodeId, std::uint64_t> last_seq_;  // guarded by seq_mu_
 

@@ -10,7 +10,9 @@ constexpr std::string_view kEmpty = "(empty tree)";
 
 // Everything after the id, as the text form spells it.
 std::string Details(const TreeRow& r, std::string_view state) {
-  std::string out = fmt::format("{} pid={} restarts={}", state, r.pid, r.restarts);
+  // A process that is gone has no pid to show: "-" rather than one that may be reused.
+  std::string pid = r.pid > 0 ? std::to_string(r.pid) : "-";
+  std::string out = fmt::format("{} pid={} restarts={}", state, pid, r.restarts);
   if (r.host) out += " host=" + *r.host;
   return out;
 }

@@ -23,7 +23,7 @@ struct TreeRow {
   std::optional<NodeId> parent;  // nullopt for the root
   int depth = 0;
   std::string state;  // up, down, restarting or unreachable
-  std::int64_t pid = -1;
+  std::int64_t pid = -1;  // -1: no process known to run (shown as "pid=-")
   std::int64_t restarts = 0;
   std::optional<std::string> host;  // when the deployment has hosts
 };
