@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <fmt/format.h>
@@ -243,6 +245,49 @@ TEST_CASE("hosts: restart on-failure respawns a remote node on its own host") {
   auto tree = TreeLines(c, 3);
   CHECK(HasLine(tree, fmt::format("  30 up pid={} restarts=1 host=h2", NodesOn(lab, "h2").front())));
   CHECK(c.Command("exec 20 k 3") == "Ok:20");
+}
+
+// The controller's ssh client for node `id` (its session), or -1.
+pid_t SshClientOf(pid_t controller, long id) {
+  const std::string want = "--id " + std::to_string(id) + " ";
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = std::stoi(name);
+    if (ParentOf(pid) != controller) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string plain;
+    for (char ch : cmd) {
+      if (ch != '\'') plain += ch == '\0' ? ' ' : ch;
+    }
+    if (plain.rfind("ssh ", 0) == 0 && plain.find(want) != std::string::npos) return pid;
+  }
+  return -1;
+}
+
+TEST_CASE("hosts: a remote node whose session ended in a partition comes back with its host") {
+  REQUIRE_LAB();
+  NetnsLab lab(3);
+  HostsOptions o;
+  o.start_ms = 3000;  // each failed start (an ssh that cannot connect) ends sooner
+  o.extra = "restart: on-failure\nnodes:\n  - {id: 50, host: h1}\n  - {id: 30, host: h2}\n"
+            "  - {id: 20, host: h3}\n";
+  ControllerProcess c(Args(lab, o));
+  REQUIRE(c.Command("pingall", 20s) == "Ok: -1");
+  pid_t ssh = SshClientOf(c.pid(), 30);
+  REQUIRE(ssh > 0);
+  lab.Partition("h2", true);
+  // The session ends while h2 cannot be reached (as it would after ssh's keepalive gives
+  // up): every start fails until the host is back, several times over.
+  REQUIRE(kill(ssh, SIGKILL) == 0);
+  std::this_thread::sleep_for(8s);
+  CHECK(c.Command("ping 30") == "Ok: 0");
+  lab.Partition("h2", false);
+  // Started again once h2 answers (after its old process, whose session is gone, has left).
+  CHECK(WaitFor([&] { return c.Command("ping 30") == "Ok: 1"; }, 40s));
+  CHECK(NodesOn(lab, "h2").size() == 1);
+  CHECK(WaitFor([&] { return c.Command("pingall") == "Ok: -1"; }, 10s));
 }
 
 TEST_CASE("hosts: when the controller dies, no remote node outlives it by a second") {

@@ -362,7 +362,7 @@ void Deployment::OnStartedExit(pid_t pid) {
     spdlog::warn("node {} (pid {}) died", it->first, s.pid);
     if (!RestartBudget::Enabled(config_) || !s.budget.Take()) return LeaveDownLocked(it->first, s);
     s.state = "restarting";
-    (void)respawner_.Post([this, id = it->first, pid] { RespawnStarted(id, pid); });  // reserved
+    (void)respawner_.Post([this, id = it->first, pid] { RespawnStarted(id, pid, 0); });  // reserved
     return;
   }
 }
@@ -375,7 +375,7 @@ void Deployment::LeaveDownLocked(NodeId id, Started& s) {
   if (root_ && root_->id == id && root_->link) root_->link->StopDialing();
 }
 
-void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid) {
+void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid, int attempt) {
   NodeLaunch launch;
   {
     std::lock_guard lock(mu_);
@@ -393,8 +393,22 @@ void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid) {
   }
   Started& s = it->second;
   if (!node.ok()) {
-    spdlog::error("respawn of node {} failed: {}", id, node.status().message());
-    return LeaveDownLocked(id, s);
+    // Its host may be cut off (an ssh node's session ends after about 30 s of partition): try
+    // again, further and further apart, until the host answers. A failed start is not a crash,
+    // so it takes nothing from the restart budget.
+    auto delay = std::min(std::chrono::milliseconds(250) * (1 << std::min(attempt, 5)),
+                          std::chrono::milliseconds(5000));
+    if (attempt % 10 == 0) {
+      spdlog::error("respawn of node {} failed: {}; trying again every {} ms at most", id,
+                    node.status().message(), delay.count());
+    }
+    Status armed = retries_.After(Clock::now() + delay, [this, id, old_local_pid, attempt] {
+      (void)respawner_.Post([this, id, old_local_pid, attempt] {  // reserved: cannot fail
+        RespawnStarted(id, old_local_pid, attempt + 1);
+      });
+    });
+    if (!armed.ok()) LeaveDownLocked(id, s);
+    return;
   }
   // The parent's link (or the controller's, for the root) keeps the address and reconnects
   // by itself: a node being restarted was never left down.

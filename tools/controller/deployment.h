@@ -30,6 +30,7 @@
 #include "arbor/control.h"
 #include "tree_model.h"
 #include "tree_view.h"
+#include "arbor/timer_queue.h"
 #include "arbor/worker_pool.h"
 
 namespace arbor::controller {
@@ -110,7 +111,8 @@ class Deployment {
     bool stopping = false;  // being created, removed or shut down: its exit is no failure
   };
   void OnStartedExit(pid_t pid);
-  void RespawnStarted(NodeId id, pid_t old_local_pid);
+  // Starts a node the controller started again; `attempt` counts failed starts in a row.
+  void RespawnStarted(NodeId id, pid_t old_local_pid, int attempt);
   void LeaveDownLocked(NodeId id, Started& s);
   // Starts a node under a parent on another machine and has the parent attach it.
   // Create() once it has counted the node in creating_: starts its process, returns its pid.
@@ -155,6 +157,9 @@ class Deployment {
   std::size_t creating_ = 0;   // creates started but not yet in model_ (for max_nodes)
   bool shut_down_ = false;
   WorkerPool respawner_{1};  // the controller is the root's parent: it restarts the root
+  // Respawns that failed, tried again later. After respawner_, so destroyed before it: its
+  // callbacks post there.
+  TimerQueue retries_{std::chrono::milliseconds(10)};
 };
 
 }  // namespace arbor::controller
