@@ -27,6 +27,7 @@
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
 #include "arbor/escape.h"
+#include "arbor/exit_watchdog.h"
 #include "arbor/plugin_loader.h"
 #include "arbor/launcher.h"
 #include "process_spawn.h"
@@ -205,6 +206,37 @@ std::optional<Args> ParseArgs(int argc, char** argv, int& status) {
   return a;
 }
 
+// Once the supervisor's loop has returned, nothing else watches the lifeline or reads SIGTERM,
+// and what is left can block: nng_close with TLS pipes open was seen to hang for minutes. An
+// ExitWatchdog bounds each step. StopChild gives a child request_ms to answer, 1 s to exit and
+// 2 s more after SIGKILL; the two sides stop in parallel, or one after the other when no thread
+// can be had, hence twice that, plus a second of margin. Closing, the destructors and exit's own
+// work get 1 s.
+constexpr std::chrono::milliseconds kCloseBound{1000};
+
+std::chrono::milliseconds StopChildrenBound(const arbor::Config& config) {
+  using namespace std::chrono_literals;
+  return 2 * (std::chrono::milliseconds(config.request_ms) + 3s) + 1s;
+}
+
+// The watchdog for the rest of the process's life: it also ends it at the lifeline's EOF and
+// at a SIGTERM (the stop has begun: one more means "now"). `exit_code` when a bound passes;
+// a stopping node uses 0, since by then it has done what its stop asks: each child was asked
+// and, failing that, killed before any call that can hang (its link's nng_close). What is cut
+// short is only releasing what the kernel releases at exit anyway, so a parent or a service
+// manager (systemd for `arbor serve`) sees the stop it asked for; the log line says what hung.
+// Nullptr, after a warning, when it cannot start.
+arbor::ExitWatchdog* ArmExitWatchdog(int lifeline_fd, int exit_code, std::string what,
+                                     std::chrono::milliseconds bound) {
+  arbor::ExitWatchdog::Options o;
+  o.lifeline_fd = lifeline_fd;
+  o.end_on_term = true;
+  o.exit_code = exit_code;
+  arbor::Result<arbor::ExitWatchdog*> w = arbor::ExitWatchdog::Arm(o, std::move(what), bound);
+  if (!w.ok()) spdlog::warn("the exit is not bounded: {}", w.status().message());
+  return w.ok() ? *w : nullptr;
+}
+
 int RunNode(Args& args);
 
 }  // namespace
@@ -280,6 +312,11 @@ int RunNode(Args& parsed) {
     for (const arbor::Status& e : node.plugin_errors()) {
       why += (why.empty() ? "" : "; ") + e.message();
     }
+    // Closing the listener is an exit path too, and the supervisor does not watch the lifeline
+    // yet.
+    if (ArmExitWatchdog(options.lifeline_fd, 1, "closing", kCloseBound) == nullptr) {
+      return Fail(ready_fd, why);  // the kernel closes the listener at exit
+    }
     node.Close();
     return Fail(ready_fd, why);
   }
@@ -287,23 +324,28 @@ int RunNode(Args& parsed) {
   supervisor.OnChildExit([&node](pid_t pid, int status) { node.OnChildExit(pid, status); });
   ReportReady(ready_fd, arbor::ReadyLine(getpid(), node.url()));
 
-  switch (supervisor.Run()) {
-    case arbor::Supervisor::Exit::kStopped:
-      break;  // arbor.shutdown: the children are already stopped and the reply sent
-    case arbor::Supervisor::Exit::kLifelineLost:
-      // The controller is gone. Every node sees the same EOF, so nobody waits for anybody.
-      std::_Exit(0);
-    case arbor::Supervisor::Exit::kTerminated:
-      spdlog::info("SIGTERM: stopping the subtree");
-      node.StopChildren();
-      break;
-    case arbor::Supervisor::Exit::kOrphaned:
-      spdlog::warn("no parent for {} ms; shutting down subtree", config->orphan_grace_ms);
-      node.StopChildren();
-      break;
+  arbor::Supervisor::Exit why = supervisor.Run();
+  if (why == arbor::Supervisor::Exit::kLifelineLost) {
+    // The controller is gone. Every node sees the same EOF, so nobody waits for anybody.
+    std::_Exit(0);
   }
+  // arbor.shutdown stopped the children and sent its reply before Run() returned.
+  const bool stopped = why == arbor::Supervisor::Exit::kStopped;
+  arbor::ExitWatchdog* watchdog =
+      ArmExitWatchdog(options.lifeline_fd, 0, stopped ? "closing" : "stopping the children",
+                      stopped ? kCloseBound : StopChildrenBound(*config));
+  if (why == arbor::Supervisor::Exit::kTerminated) {
+    spdlog::info("SIGTERM: stopping the subtree");
+    node.StopChildren();
+  } else if (why == arbor::Supervisor::Exit::kOrphaned) {
+    spdlog::warn("no parent for {} ms; shutting down subtree", config->orphan_grace_ms);
+    node.StopChildren();
+  }
+  // Nothing could bound what is left: skip it. The kernel closes the sockets at exit.
+  if (watchdog == nullptr) std::_Exit(0);
+  watchdog->Phase("closing", kCloseBound);
   node.Close();
-  return 0;
+  return 0;  // the destructors, and exit's own work, still run under the watchdog
 }
 
 }  // namespace

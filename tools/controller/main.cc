@@ -20,6 +20,7 @@
 #include "arbor/config.h"
 #include "arbor/config_handoff.h"
 #include "arbor/escape.h"
+#include "arbor/exit_watchdog.h"
 #include "arbor/plugin_loader.h"
 #include "arbor/supervisor.h"
 #include "deployment.h"
@@ -141,6 +142,28 @@ class Countdown {
   const std::size_t total_;
 };
 
+// Bounds the controller's exit once it has decided to exit (exit, end of input, a failed
+// start), so a library call that blocks (nng_close with TLS pipes open was seen to hang for
+// minutes) cannot keep it, or the tree, alive. Stopping the tree takes at most request_ms + 3 s
+// for the root (Deployment::Shutdown: the request, 1 s to exit, 2 s after SIGKILL) and 2 s for
+// the orphans, plus a second of margin; then the destructors and exit's own work get 1 s
+// (kExitBound). When a bound passes, the controller kills every process it started (it is the
+// tree's subreaper, so the orphans of dead nodes are its children too; a node on an ssh host
+// ends with its session) and exits with the status it had decided on: the commands' outcome is
+// what a script reads, and it is known by then. Nullptr, after a warning, when it cannot start.
+constexpr std::chrono::milliseconds kExitBound{1000};
+
+ExitWatchdog* ArmExitWatchdog(const Config& config, int rc) {
+  using namespace std::chrono_literals;
+  ExitWatchdog::Options o;
+  o.exit_code = rc;
+  o.on_expiry = KillOwnChildren;
+  auto bound = std::chrono::milliseconds(config.request_ms) + 3s + 2s + 1s;
+  Result<ExitWatchdog*> w = ExitWatchdog::Arm(std::move(o), "stopping the tree", bound);
+  if (!w.ok()) spdlog::warn("the exit is not bounded: {}", w.status().message());
+  return w.ok() ? *w : nullptr;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,7 +233,8 @@ int main(int argc, char** argv) {
   bool interactive = mode == "repl" || (mode == "auto" && isatty(STDIN_FILENO));
   FrontendOptions options{!keep_going, history, json,
                           [&deployment] { return deployment.Ids(); }};
-  int rc;
+  int rc = 1;
+  ExitWatchdog* watchdog = nullptr;
   {
     Scheduler scheduler(deployment, verbs);
     // Pictures only for a person at a terminal; a script (or --json) keeps the SPEC lines.
@@ -238,15 +262,20 @@ int main(int argc, char** argv) {
       }
     }
     scheduler.Drain();
-    for (std::size_t i = 0; i < created.size(); ++i) {
-      if (!created[i].ok) {
+    bool started = true;
+    for (std::size_t i = 0; i < created.size() && started; ++i) {
+      started = created[i].ok;
+      if (!started) {
         fmt::print(stderr, "arbor: {}: cannot create node {}: {}\n", config->source,
                    config->nodes[i].id, PlainLine(created[i]));
-        return 1;
       }
     }
-    rc = interactive ? RunRepl(scheduler, verbs, options) : RunBatch(scheduler, verbs, options);
+    if (started) {
+      rc = interactive ? RunRepl(scheduler, verbs, options) : RunBatch(scheduler, verbs, options);
+    }
+    watchdog = ArmExitWatchdog(*config, rc);
   }
   deployment.Shutdown();
+  if (watchdog != nullptr) watchdog->Phase("exiting", kExitBound);
   return rc;
 }

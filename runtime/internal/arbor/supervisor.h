@@ -52,7 +52,9 @@ class Supervisor {
   // is out of descriptors or memory). A supervisor that failed reaps nothing: do not Run() it.
   const std::string& failure() const { return failure_; }
 
-  // Runs until Stop(), lifeline loss or orphaning.
+  // Runs until Stop(), lifeline loss, orphaning or SIGTERM. Once it has returned, nothing here
+  // watches the lifeline or reads SIGTERM any more: a process that goes on to stop has an
+  // ExitWatchdog (exit_watchdog.h) do it, and bound the rest.
   Exit Run();
   void Stop();
 
