@@ -1,13 +1,12 @@
 #include "arbor/fence.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace arbor {
 namespace {
@@ -45,8 +44,8 @@ Status SequenceFence::Open(const std::string& path) {
   if (n == 0) return Status::Ok();  // a new file: nothing admitted yet
   GroupSeq mark{words[1], words[2]};
   if (n != static_cast<ssize_t>(kFileBytes) || words[0] != kMagic || words[3] != Check(mark)) {
-    return FailedPrecondition(fmt::format("{} holds no valid sequence mark; starting from none",
-                                          path));
+    return FailedPrecondition(
+        fmt::format("{} holds no valid sequence mark; starting from none", path));
   }
   mark_ = mark;
   return Status::Ok();
@@ -57,9 +56,9 @@ Status SequenceFence::Admit(const GroupSeq& order, std::uint32_t n, std::int64_t
   // An epoch is a start time. One far ahead of this host's clock is no controller's: admitted,
   // it would outrank every real controller for good (the mark is kept on disk).
   if (order.epoch > NewEpoch() + kMaxClockAheadNs) {
-    return InvalidArgument(fmt::format(
-        "command refused: its epoch {} is more than a day ahead of node {}'s clock", order.epoch,
-        node));
+    return InvalidArgument(
+        fmt::format("command refused: its epoch {} is more than a day ahead of node {}'s clock",
+                    order.epoch, node));
   }
   std::lock_guard lock(mu_);
   if (!Before(mark_, order)) {

@@ -44,7 +44,8 @@ Node::Node(NodeOptions options, Config config, Supervisor& supervisor, Launcher&
 }
 
 Node::~Node() {
-  closing_ = true;
+  closing_ = true;  // also ends a listener check early
+  if (listener_check_.joinable()) listener_check_.join();
   Close();
 }
 

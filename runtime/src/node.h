@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -166,7 +167,11 @@ class Node {
   mutable std::mutex parent_mu_;  // an external node learns its parent when attached
   std::atomic<bool> attached_{false};
   std::atomic<bool> adopt_in_flight_{false};  // before adopt_link_: its callback writes this
-  Clock::time_point listener_checked_;        // by CheckListener(), on the supervisor thread
+  // CheckListener(): started on the supervisor thread, the check runs on listener_check_.
+  Clock::time_point listener_checked_;
+  std::thread listener_check_;
+  std::atomic<bool> listener_check_running_{false};
+  int listener_broken_ = 0;  // checks in a row that found it broken; by listener_check_
   std::unique_ptr<NodeLink> adopt_link_;      // to the parent's endpoint, only while cut off
 
   // Order of this node's own groups (fence.h). A group is admitted and queued under own_mu_,

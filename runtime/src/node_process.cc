@@ -19,7 +19,8 @@ bool NodeProcessRuns(pid_t pid, const std::string& session, NodeId id) {
   // The state is the first field after the command name, which ends at the last ')'.
   std::string stat = ReadAll(proc + "/stat");
   auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z') return false;
+  if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z')
+    return false;
   std::string cmd = ReadAll(proc + "/cmdline");
   auto has = [&](const std::string& flag, const std::string& value) {
     return cmd.find(flag + '\0' + value + '\0') != std::string::npos;

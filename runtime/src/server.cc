@@ -97,20 +97,38 @@ Status Server::StartListener(const std::string& url, nng_listener* out) {
   return Status::Ok();
 }
 
-bool Server::ListenerWorks(std::chrono::milliseconds within) {
+Server::ListenerState Server::CheckListener(std::chrono::milliseconds connect_within,
+                                            std::chrono::milliseconds admit_within,
+                                            const std::atomic<bool>& cancel) {
   const std::uint64_t before = admitted_.load();
   nng_socket probe;
-  if (nng_req0_open(&probe) != 0) return true;  // cannot tell: assume it works
+  if (nng_req0_open(&probe) != 0) return ListenerState::kUnknown;
+  std::atomic<bool> connected{false};
+  nng_pipe_notify(probe, NNG_PIPE_EV_ADD_POST, [](nng_pipe, nng_pipe_ev, void* flag) {
+    static_cast<std::atomic<bool>*>(flag)->store(true);
+  }, &connected);
   nng_dialer dialer;
   bool dialled = nng_dialer_create(&dialer, probe, url_.c_str()) == 0 &&
                  (!IsTlsUrl(url_) || ConfigureTls(dialer, tls_, UrlHost(url_)).ok()) &&
                  nng_dialer_start(dialer, NNG_FLAG_NONBLOCK) == 0;
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (dialled && admitted_.load() == before && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto wait = [&](std::chrono::milliseconds within, auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (!done() && !cancel && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return done();
+  };
+  ListenerState state = ListenerState::kUnknown;
+  if (dialled && wait(connect_within, [&] { return connected.load(); })) {
+    bool admitted = wait(admit_within, [&] { return admitted_.load() != before; });
+    if (admitted) {
+      state = ListenerState::kWorks;
+    } else if (!cancel) {
+      state = ListenerState::kBroken;
+    }
   }
-  nng_close(probe);
-  return !dialled || admitted_.load() != before;
+  nng_close(probe);  // after this no pipe callback runs, so `connected` may go
+  return state;
 }
 
 Status Server::Start() {

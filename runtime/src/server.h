@@ -73,9 +73,16 @@ class Server {
   // requests go nowhere. A paused node meets this as soon as it resumes, when the peers that
   // gave up on it meanwhile have closed their connections in its backlog; so can any node a
   // dying peer was connecting to. Nor can the listener be replaced: the broken one keeps its
-  // address. ListenerWorks() dials this server, with no hello (it must not count as a parent),
-  // and says whether the connection reached the socket within `within`.
-  bool ListenerWorks(std::chrono::milliseconds within);
+  // address.
+  //
+  // CheckListener() dials this server, with no hello (it must not count as a parent), waits up
+  // to `connect_within` for its own handshake to finish (it never closes one half done: that is
+  // what breaks a listener), then up to `admit_within` for the socket to see the connection.
+  // kUnknown when the probe could not connect in time (a loaded machine), or `cancel` was set.
+  enum class ListenerState { kWorks, kBroken, kUnknown };
+  ListenerState CheckListener(std::chrono::milliseconds connect_within,
+                              std::chrono::milliseconds admit_within,
+                              const std::atomic<bool>& cancel);
 
  private:
   Server() = default;

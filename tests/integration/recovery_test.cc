@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -35,7 +36,8 @@ void Fill(ControllerProcess& c, const std::vector<long>& ids) {
 }
 
 // Within `timeout` the whole tree answers, and then every node still has what Fill() set.
-void ExpectWholeAgain(ControllerProcess& c, const std::vector<long>& ids, std::chrono::seconds timeout) {
+void ExpectWholeAgain(ControllerProcess& c, const std::vector<long>& ids,
+                      std::chrono::seconds timeout) {
   bool whole = WaitFor([&] { return c.Command("pingall") == "Ok: -1"; }, timeout);
   if (!whole) INFO("tree:\n" << c.Command("tree"));
   REQUIRE(whole);
@@ -46,7 +48,8 @@ void ExpectWholeAgain(ControllerProcess& c, const std::vector<long>& ids, std::c
 }
 
 // Every pid `tree` shows belongs to a running node of that id (`session`: the whole name).
-void ExpectTreePidsLive(ControllerProcess& c, const std::vector<long>& ids, const std::string& session) {
+void ExpectTreePidsLive(ControllerProcess& c, const std::vector<long>& ids,
+                        const std::string& session) {
   c.Send("tree");
   for (std::size_t i = 0; i < ids.size(); ++i) {
     std::string line = c.NextLine();
@@ -63,21 +66,35 @@ void ExpectTreePidsLive(ControllerProcess& c, const std::vector<long>& ids, cons
 // Waits for node `id` to run as a process other than `old`; its pid, or -1.
 pid_t WaitNewProcess(ControllerProcess& c, long id, pid_t old, std::chrono::milliseconds timeout) {
   pid_t now = -1;
-  WaitFor([&] {
-    now = NodePid(Session(c), id);
-    return now > 0 && now != old;
-  }, timeout);
+  WaitFor(
+      [&] {
+        now = NodePid(Session(c), id);
+        return now > 0 && now != old;
+      },
+      timeout);
   return now != old ? now : -1;
 }
+
+// A self-healing durable tree of `ids` (created in that order, rooted at the first), each
+// node holding k = id * 7.
+struct DurableTree {
+  explicit DurableTree(const std::vector<long>& ids)
+      : c({"--config", TestConfig("recovery.yaml")}),
+        pids(CreateAll(c, ids)),
+        session(SessionOf(pids[ids.front()])) {
+    Fill(c, ids);
+  }
+  ControllerProcess c;
+  std::map<long, pid_t> pids;  // as created
+  std::string session;         // the whole name, for NodeProcessRuns
+};
 
 }  // namespace
 
 TEST_CASE("recovery: a child paused while its parent restarts is taken back, not doubled") {
   const std::vector<long> chain = {10, 5, 3, 2};
-  ControllerProcess c({"--config", TestConfig("recovery.yaml")});
-  auto pids = CreateAll(c, chain);
-  const std::string session = SessionOf(pids[10]);
-  Fill(c, chain);
+  DurableTree t(chain);
+  auto& [c, pids, session] = t;
   REQUIRE(StopAndWait(pids[5]));
   REQUIRE(::kill(pids[10], SIGKILL) == 0);
   REQUIRE(WaitNewProcess(c, 10, pids[10], 5s) > 0);
@@ -93,10 +110,8 @@ TEST_CASE("recovery: a child paused while its parent restarts is taken back, not
 
 TEST_CASE("recovery: a child paused past its parent's restart and its own grace comes back") {
   const std::vector<long> chain = {10, 5, 3, 2};
-  ControllerProcess c({"--config", TestConfig("recovery.yaml")});
-  auto pids = CreateAll(c, chain);
-  const std::string session = SessionOf(pids[10]);
-  Fill(c, chain);
+  DurableTree t(chain);
+  auto& [c, pids, session] = t;
   // While 5 is stopped its parent dies and comes back; 5 then wakes up cut off. Whether it is
   // adopted or gives up at its grace and is started again, its subtree answers with its data.
   REQUIRE(StopAndWait(pids[5]));
@@ -111,10 +126,8 @@ TEST_CASE("recovery: a child paused past its parent's restart and its own grace 
 
 TEST_CASE("recovery: a parent killed again while it recovers forgets no child") {
   const std::vector<long> tree = {10, 5, 3, 7};
-  ControllerProcess c({"--config", TestConfig("recovery.yaml")});
-  auto pids = CreateAll(c, tree);
-  const std::string session = SessionOf(pids[10]);
-  Fill(c, tree);
+  DurableTree t(tree);
+  auto& [c, pids, session] = t;
   for (int round = 0; round < 3; ++round) {
     INFO("round " << round);
     pid_t five = NodePid(Session(c), 5);
@@ -134,10 +147,8 @@ TEST_CASE("recovery: a parent killed again while it recovers forgets no child") 
 
 TEST_CASE("recovery: a subtree that exited at its orphan grace is started again from its data") {
   const std::vector<long> chain = {10, 5, 3, 2};
-  ControllerProcess c({"--config", TestConfig("recovery.yaml")});
-  auto pids = CreateAll(c, chain);
-  const std::string session = SessionOf(pids[10]);
-  Fill(c, chain);
+  DurableTree t(chain);
+  auto& [c, pids, session] = t;
   // 10 cannot restart 5 while stopped: 3 and 2 are cut off past their grace and exit.
   REQUIRE(StopAndWait(pids[10]));
   REQUIRE(::kill(pids[5], SIGKILL) == 0);
