@@ -45,8 +45,8 @@ std::optional<std::string> RawExchange(const std::string& url, const std::string
 BatchReply RawBatch(const std::string& url, const BatchRequest& batch) {
   std::optional<std::string> reply = RawExchange(url, EncodeBatch(batch));
   REQUIRE(reply);
-  Result<BatchReply> d = DecodeBatchReply(
-      {reinterpret_cast<const std::uint8_t*>(reply->data()), reply->size()});
+  Result<BatchReply> d =
+      DecodeBatchReply({reinterpret_cast<const std::uint8_t*>(reply->data()), reply->size()});
   REQUIRE(d.ok());
   return std::move(d).value();
 }
