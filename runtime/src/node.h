@@ -133,7 +133,7 @@ class Node {
   void Respawn(int side, std::uint64_t generation);
   NodeLaunch LaunchFor(NodeId child, const std::string& host) const;
   void AskForAdoption();
-  void CheckListener();
+  void CheckListener(std::chrono::milliseconds every);
   void RecoverChildren();
   // One attempt at the saved child on `side`; the next is scheduled when it fails.
   void RecoverChild(int side, int attempt);

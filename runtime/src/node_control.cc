@@ -251,6 +251,13 @@ void Node::OnChildExit(pid_t pid, int status) {
       }
       NodeId id = slot.child->id;
       spdlog::warn("child {} (pid {}) died (wait status {})", id, slot.child->pid, status);
+      if (RestartBudget::Enabled(config_) &&
+          ControllerStarts(config_, options_.host, slot.child->host)) {
+        // The controller starts it again, on its own ssh session; the new process then asks
+        // this node to adopt it. Nothing to launch from here (the launcher would refuse).
+        slot.state = ChildTable::State::kRestarting;
+        return;
+      }
       slot.adopted = false;
       if (!RestartBudget::Enabled(config_)) return LeaveDown(slot);
       if (!slot.budget.Take()) {
@@ -281,6 +288,7 @@ void Node::Respawn(int side, std::uint64_t generation) {
   NodeLaunch launch = LaunchFor(who->first, who->second);
   launch.respawn = true;
   Result<LaunchedNode> started = launcher_.Launch(launch);
+  std::shared_ptr<NodeLink> restart;  // dialled anew once the table's lock is released
   children_->WithSaved([&](ChildTable::Slots& slots) {
     ChildTable::Slot& slot = slots[side];
     if (!slot.child || slot.generation != generation) {
@@ -300,14 +308,15 @@ void Node::Respawn(int side, std::uint64_t generation) {
     slot.child->pid = started->pid;
     slot.child->local_pid = started->local_pid;
     slot.saved = ChildTable::SavedChild{who->first, who->second, started->pid};
-    if (Status s = slot.child->link ? slot.child->link->Redial() : Status::Ok(); !s.ok()) {
-      spdlog::error("cannot dial respawned child {}: {}", who->first, s.ToString());
-    }
+    restart = slot.child->link;
     slot.state = ChildTable::State::kUp;
     ++slot.restarts;
     spdlog::warn("child {} respawned as pid {} (restart {})", who->first, started->pid,
                  slot.restarts);
   });
+  if (Status s = restart ? restart->Restart() : Status::Ok(); !s.ok()) {
+    spdlog::error("cannot dial respawned child {}: {}", who->first, s.ToString());
+  }
 }
 
 // A node whose parent died asks its respawned parent (this node) to take it back. It is not
@@ -319,8 +328,13 @@ OpResult Node::Adopt(const AdoptArgs& a) {
   std::optional<OpResult> early = children_->With([&](ChildTable::Slots& slots) -> std::optional<OpResult> {
     ChildTable::Slot& slot = slots[side];
     if (slot.busy) return OpResult{FailedPrecondition("busy"), {}};
-    if (slot.child && slot.child->id == a.id && slot.child->link->connected()) return OpResult{};
-    if (slot.child && slot.state == ChildTable::State::kUp && slot.child->link->connected()) {
+    // The same process, connected: nothing to do. A new process of the same id (restarted by
+    // the controller, say) is dialled anew: the link may still hold a connection to the old
+    // one that nobody has found dead yet (it died behind a partition).
+    bool same = slot.child && slot.child->id == a.id && slot.child->pid == static_cast<pid_t>(a.pid);
+    if (same && slot.child->link->connected()) return OpResult{};
+    if (slot.child && slot.child->id != a.id && slot.state == ChildTable::State::kUp &&
+        slot.child->link->connected()) {
       return OpResult{AlreadyExists(fmt::format("node {} already has a child on that side",
                                                 options_.id)), {}};
     }
@@ -332,11 +346,15 @@ OpResult Node::Adopt(const AdoptArgs& a) {
   ChildHandle handle{a.id, static_cast<pid_t>(a.pid), local, a.url, nullptr, a.host, false};
   Result<std::unique_ptr<NodeLink>> link = NodeLink::Dial(handle.url, link_options_);
   bool up = link.ok() && (*link)->WaitConnected(DeadlineIn(std::chrono::milliseconds(1000)));
-  return children_->WithSaved([&](ChildTable::Slots& slots) -> OpResult {
+  // The handle this one replaces is closed only after the table's lock is released: closing a
+  // link waits for its callbacks, and nng runs them on the threads that route requests, which
+  // take that lock (RouteTo). Closing it under the lock deadlocked a node in the lab.
+  std::optional<ChildHandle> replaced;
+  OpResult result = children_->WithSaved([&](ChildTable::Slots& slots) -> OpResult {
     ChildTable::Slot& slot = slots[side];
     slot.busy = false;
     if (!up) return {Unavailable(fmt::format("cannot reach node {} to adopt it", a.id)), {}};
-    if (slot.child && slot.child->link) slot.child->link->Close();
+    replaced = std::move(slot.child);
     handle.link = std::move(link).value();
     slot.saved = ChildTable::SavedChild{a.id, a.host, static_cast<pid_t>(a.pid)};
     slot.child = std::move(handle);
@@ -347,30 +365,49 @@ OpResult Node::Adopt(const AdoptArgs& a) {
     spdlog::info("adopted child {} (pid {})", a.id, a.pid);
     return {};
   });
+  if (replaced && replaced->link) replaced->link->Close();
+  return result;
 }
 
 void Node::OnTick(bool cut_off) {
-  if (cut_off) {
-    // Only a node that will be taken back has a parent to wait for (see CheckListener).
-    if (RestartBudget::Enabled(config_) && !options_.external) CheckListener();
-    return AskForAdoption();
+  // Only a node that will be started again has any use for the check (see CheckListener). A
+  // node that needs new connections (its parent's, or a restarted child asking to be adopted)
+  // checks often; any other, now and then.
+  if (RestartBudget::Enabled(config_) && !options_.external) {
+    bool waiting = cut_off || children_->With([](ChildTable::Slots& slots) {
+      for (const ChildTable::Slot& slot : slots) {
+        // A child left down will not come back: nothing to wait for.
+        bool gone = !slot.child || !slot.child->link || !slot.child->link->connected();
+        if (slot.saved && slot.state != ChildTable::State::kDown && gone) return true;
+      }
+      return false;
+    });
+    CheckListener(waiting ? std::chrono::milliseconds(500) : std::chrono::milliseconds(10000));
   }
+  if (cut_off) return AskForAdoption();
   // Back in the tree: drop the link to the parent's endpoint, which would otherwise count as
-  // an upstream connection and hide a later cut-off.
-  if (adopt_link_ && !adopt_in_flight_) adopt_link_.reset();
+  // an upstream connection and hide a later cut-off. Closed on a thread of its own: nng_close
+  // of a tls+tcp link was seen to hang, and this thread must go on watching the lifeline. No
+  // call is in flight on it (adopt_in_flight_), so nothing calls back into this node.
+  if (adopt_link_ && !adopt_in_flight_) {
+    std::thread closer;
+    auto close = [link = std::move(adopt_link_)]() mutable { link.reset(); };
+    // No thread to spare (rare): the failed start has closed it here, as before.
+    if (StartThread(closer, std::move(close)).ok()) closer.detach();
+  }
 }
 
-// Cut off, a node checks that it can still be reached (Server::CheckListener: nng 1.5.2 can
-// stop accepting for good), on a thread of its own, every half second. One found broken
-// three times in a row (about 2 s) exits at once, leaving its children running: its parent starts it again (its
+// A node checks that it can still be reached (Server::CheckListener: nng 1.5.2 can stop
+// accepting for good), on a thread of its own, every `every`. One found broken three times in
+// a row exits at once, leaving its children running: its parent starts it again (its
 // own child, or one it watches while recovering it), and the new process takes the children
 // back and loads the data. Waiting would only lead to the same exit at the orphan grace, with
 // the whole subtree stopped (3 s by default). Three times, and only on a probe that did
 // connect, so that a loaded machine, slow to hand one probe to the socket, does not end a
 // healthy node (which, without durable data, would lose it).
-void Node::CheckListener() {
+void Node::CheckListener(std::chrono::milliseconds every) {
   auto now = Clock::now();
-  if (listener_check_running_ || now - listener_checked_ < std::chrono::milliseconds(500)) return;
+  if (listener_check_running_ || now - listener_checked_ < every) return;
   listener_checked_ = now;
   if (listener_check_.joinable()) listener_check_.join();
   listener_check_running_ = true;
@@ -475,6 +512,9 @@ void Node::RecoverChild(int side, int attempt) {
   std::string why;
   if (!handle && SameMachine(saved->host) && NodeProcessRuns(saved->pid, options_.session, saved->id)) {
     why = fmt::format("its process {} runs but does not answer", saved->pid);
+  } else if (!handle && ControllerStarts(config_, options_.host, saved->host)) {
+    // The controller restarts it; once up, it asks this node to adopt it.
+    why = "it is the controller's to start, and does not answer yet";
   } else if (!handle) {
     NodeLaunch launch = LaunchFor(saved->id, saved->host);
     launch.respawn = true;

@@ -137,6 +137,14 @@ Status NodeLink::Redial() {
   return StartDialerLocked(std::chrono::milliseconds(0));
 }
 
+Status NodeLink::Restart() {
+  std::lock_guard dial(dial_mu_);
+  if (closed_) return Unavailable(fmt::format("link to {} closed", url_));
+  if (dialing_) nng_dialer_close(dialer_);
+  dialing_ = false;
+  return StartDialerLocked(std::chrono::milliseconds(0));
+}
+
 NodeLink::~NodeLink() {
   Close();
   for (auto& s : slots_) nng_aio_free(s->aio);

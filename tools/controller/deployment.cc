@@ -385,7 +385,7 @@ void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid, int attempt) {
   }
   launch.respawn = true;
   Result<LaunchedNode> node = launcher_->Launch(launch);
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto it = started_.find(id);
   if (it == started_.end() || it->second.local_pid != old_local_pid || shut_down_) {
     if (node.ok() && node->local_pid > 0) ::kill(node->local_pid, SIGKILL);
@@ -416,6 +416,12 @@ void Deployment::RespawnStarted(NodeId id, pid_t old_local_pid, int attempt) {
   s.local_pid = node->local_pid;
   s.state = "up";
   ++s.restarts;
+  // The root's only parent is this link: a connect attempt begun while the old root's host was
+  // cut off could otherwise keep it waiting longer than the new root's orphan grace. Dialled
+  // anew outside mu_: closing the old dialer waits for nng callbacks.
+  std::shared_ptr<NodeLink> link = root_ && root_->id == id ? root_->link : nullptr;
+  lock.unlock();
+  if (Status st = link ? link->Restart() : Status::Ok(); !st.ok()) spdlog::warn("{}", st.message());
 }
 
 Deployment::Swept Deployment::Sweep() {

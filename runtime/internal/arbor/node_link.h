@@ -93,6 +93,10 @@ class NodeLink {
   // Dials again after StopDialing (a peer started again at the same address), without
   // blocking. A no-op while dialing. Fails only when the link is closed or nng refuses.
   Status Redial();
+  // The peer at this address is a new process: drops the dialer (its connection, which may be
+  // to the old process and not known dead yet, and any connect attempt still waiting, which
+  // after a partition can wait tens of seconds for the kernel's next SYN) and dials at once.
+  Status Restart();
   bool dialing() const { return dialing_.load(); }
 
  private:
