@@ -89,17 +89,25 @@ struct DurableTree {
   std::string session;         // the whole name, for NodeProcessRuns
 };
 
+// Stops 5, kills its parent 10, waits for the controller to start 10 again, and lets `stopped`
+// pass before 5 resumes (checking what `tree` shows meanwhile).
+void PauseChildWhileParentRestarts(DurableTree& t, std::chrono::milliseconds stopped) {
+  auto& [c, pids, session] = t;
+  REQUIRE(StopAndWait(pids[5]));
+  REQUIRE(::kill(pids[10], SIGKILL) == 0);
+  REQUIRE(WaitNewProcess(c, 10, pids[10], 5s) > 0);
+  std::this_thread::sleep_for(stopped);
+  ExpectTreePidsLive(c, {10, 5, 3, 2}, session);
+  ::kill(pids[5], SIGCONT);
+}
+
 }  // namespace
 
 TEST_CASE("recovery: a child paused while its parent restarts is taken back, not doubled") {
   const std::vector<long> chain = {10, 5, 3, 2};
   DurableTree t(chain);
   auto& [c, pids, session] = t;
-  REQUIRE(StopAndWait(pids[5]));
-  REQUIRE(::kill(pids[10], SIGKILL) == 0);
-  REQUIRE(WaitNewProcess(c, 10, pids[10], 5s) > 0);
-  std::this_thread::sleep_for(1s);
-  ::kill(pids[5], SIGCONT);
+  PauseChildWhileParentRestarts(t, 1s);
   ExpectWholeAgain(c, chain, 10s);
   // 5 is taken back, or, if nng stopped accepting for it while it was stopped, it exits and
   // is started again (Node::CheckListener); either way its children were never restarted.
@@ -114,12 +122,7 @@ TEST_CASE("recovery: a child paused past its parent's restart and its own grace 
   auto& [c, pids, session] = t;
   // While 5 is stopped its parent dies and comes back; 5 then wakes up cut off. Whether it is
   // adopted or gives up at its grace and is started again, its subtree answers with its data.
-  REQUIRE(StopAndWait(pids[5]));
-  REQUIRE(::kill(pids[10], SIGKILL) == 0);
-  REQUIRE(WaitNewProcess(c, 10, pids[10], 5s) > 0);
-  std::this_thread::sleep_for(3s);
-  ExpectTreePidsLive(c, chain, session);
-  ::kill(pids[5], SIGCONT);
+  PauseChildWhileParentRestarts(t, 3s);
   ExpectWholeAgain(c, chain, 10s);
   ExpectTreePidsLive(c, chain, session);
 }
