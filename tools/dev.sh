@@ -13,7 +13,7 @@ source tools/lib/packages.sh
 
 packages=(g++ cmake make pkg-config libnng-dev libyaml-cpp-dev libboost-dev catch2 libedit-dev
           libcli11-dev libspdlog-dev libfmt-dev openssh-client openssh-server openssl iproute2
-          procps strace)
+          procps strace python3)
 
 build() {
   local werror=OFF
