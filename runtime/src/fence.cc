@@ -73,11 +73,6 @@ Status SequenceFence::Admit(const GroupSeq& order, std::uint32_t n, std::int64_t
   return Status::Ok();
 }
 
-GroupSeq SequenceFence::Mark() const {
-  std::lock_guard lock(mu_);
-  return mark_;
-}
-
 Status SequenceFence::Write(const GroupSeq& mark) {
   if (fd_ < 0) return Status::Ok();
   const std::uint64_t words[4] = {kMagic, mark.epoch, mark.seq, Check(mark)};

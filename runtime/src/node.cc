@@ -226,10 +226,13 @@ Status Node::RunWhereItFits(const std::vector<Op>& ops, std::function<void()> ta
     return Status::Ok();
   }
   Status queued = pool->Post(std::move(task));
-  if (queued.ok()) return queued;
-  // No worker and none can start (the host is out of tasks): each op fails with the reason,
-  // and the node goes on serving everything else.
-  return Status(queued.code(), fmt::format("node {}: {}", options_.id, queued.message()));
+  return queued.ok() ? queued : NoWorker(queued);
+}
+
+// No worker and none can start (the host is out of tasks): each op fails with the reason, and
+// the node goes on serving everything else.
+Status Node::NoWorker(const Status& why) const {
+  return Status(why.code(), fmt::format("node {}: {}", options_.id, why.message()));
 }
 
 Status Node::TooLarge(std::size_t bytes) const {

@@ -94,6 +94,7 @@ class Node {
   // ones, on the control worker for the runtime's own. Not OK (and `task` dropped) when no
   // worker can take it; the status says why, for every op.
   Status RunWhereItFits(const std::vector<Op>& ops, std::function<void()> task);
+  Status NoWorker(const Status& why) const;
   void FitReply(Reply& reply) const;
   // The child link a request for `target` goes through, or the route failure that says why
   // there is none to use.

@@ -309,10 +309,8 @@ void Node::RunOwnFrom(std::shared_ptr<OwnWork> work) {
         RunOwnFrom(NextOwn());
       });
       if (queued.ok()) return;
-      // No worker and none can start (the host is out of tasks): each op fails with the
-      // reason, and the queue goes on.
-      Status why(queued.code(), fmt::format("node {}: {}", options_.id, queued.message()));
-      FinishOwn(*work, std::vector<OpResult>(work->ops.size(), OpResult{why, {}}));
+      // The queue goes on past work no worker could take.
+      FinishOwn(*work, std::vector<OpResult>(work->ops.size(), OpResult{NoWorker(queued), {}}));
     }
     work = NextOwn();
   }

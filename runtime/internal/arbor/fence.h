@@ -19,7 +19,7 @@
 // write is a pwrite into the page cache, which a process kill cannot lose; it is not fsynced
 // (docs/consistency.md says what a power loss can do).
 //
-// Thread-safety: Admit() and Mark() may be called from any thread.
+// Thread-safety: Admit() may be called from any thread.
 #pragma once
 
 #include <cstdint>
@@ -49,12 +49,10 @@ class SequenceFence {
   // could forget).
   Status Admit(const GroupSeq& order, std::uint32_t n, std::int64_t node);
 
-  GroupSeq Mark() const;
-
  private:
   Status Write(const GroupSeq& mark);
 
-  mutable std::mutex mu_;
+  std::mutex mu_;
   GroupSeq mark_;  // guarded by mu_
   int fd_ = -1;
 };
